@@ -1,0 +1,405 @@
+/* churn.c -- see churn.h. A case uses one port for all its cycles when the
+ * old and new option sets are the same (a real restart loop: each new
+ * generation is the next cycle's old one); otherwise every cycle starts a
+ * fresh old generation on a fresh port, so each cycle is exactly one
+ * old -> new transition. A cycle whose new generation did not come up also
+ * starts the next one fresh. */
+#include "churn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "errname.h"
+#include "expect.h"
+#include "probe.h"
+#include "sockstate.h"
+#include "supervisor.h"
+
+#define READY_TIMEOUT_MS 10000   /* fork -> ready line, beyond bind retries */
+#define REQUEST_TIMEOUT_MS 2000
+#define FIRST_OK_TIMEOUT_MS 5000
+#define REAP_TIMEOUT_MS 5000     /* after SIGKILL */
+#define FIXED_PORT_RETRY_MS 70000 /* TIME_WAIT lasts 60 s on Linux */
+
+struct engine {
+	const struct pc_churn_opts *o;
+	const struct pc_scenario *sc;
+	struct pc_run *run;
+	struct pc_sup *sup;
+	struct pc_http *http;
+	int next_port;
+};
+
+static bool stopped(const struct engine *e)
+{
+	return e->o->stop && *e->o->stop;
+}
+
+static int sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Would a plain bind (no options) succeed? Then nothing, not even a
+ * TIME_WAIT socket, is on the port. */
+static bool port_free(const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, rc;
+
+	if (sockaddr_of(addr, port, &ss, &len) < 0)
+		return false;
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return false;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	rc = bind(fd, (struct sockaddr *)&ss, len);
+	close(fd);
+	return rc == 0;
+}
+
+/* Names the LISTEN holder of a fixed port, or says it is free of them. */
+static int check_fixed_port(struct engine *e, char *msg, size_t len)
+{
+	struct pc_holder h[4];
+	bool incomplete = false;
+	int n = 0;
+
+	if (pc_sockstate_listeners(e->sc->port, h, 4, &n, &incomplete) < 0 || !n)
+		return 0;
+	snprintf(msg, len, "port %d is held by another process: pid %d (%s)%s", e->sc->port,
+		 h[0].pid, h[0].comm, incomplete ? "; some processes could not be inspected" : "");
+	return -EADDRINUSE;
+}
+
+static int pick_port(struct engine *e, int *port, char *msg, size_t len)
+{
+	if (e->sc->port) {
+		*port = e->sc->port;
+		return check_fixed_port(e, msg, len);
+	}
+	for (int tries = 0; tries < 4000; tries++) {
+		int p = e->next_port++;
+
+		if (e->next_port > 60999)
+			e->next_port = 1024;
+		if (port_free(e->sc->addr, p)) {
+			*port = p;
+			return 0;
+		}
+	}
+	snprintf(msg, len, "no free port on %s after 4000 tries", e->sc->addr);
+	return -EADDRINUSE;
+}
+
+static int gen_start(struct engine *e, const struct pc_case *c, bool old, int port, int retry_ms,
+		     struct pc_gen *g)
+{
+	struct pc_gen_spec spec = {
+		.addr = e->sc->addr, .port = port,
+		.opts_text = old ? c->old_text : c->new_text,
+		.opts_at = c->opts_at, .close_first = c->close_first,
+		.bind_retry_ms = retry_ms, .bind_retry_interval_ms = c->bind_retry_interval_ms,
+		.leak_child = c->leak_child,
+	};
+	int rc = pc_sup_spawn(e->sup, &spec, g);
+
+	if (rc < 0)
+		return rc;
+	return pc_sup_wait_ready(e->sup, g, READY_TIMEOUT_MS + retry_ms, e->o->stop);
+}
+
+static bool gen_up(const struct pc_gen *g)
+{
+	return g->ready && !g->bind_errno && !g->listen_errno && !g->opts_errno;
+}
+
+/* What kept a generation from listening: its bind() result first. */
+static int gen_errno(const struct pc_gen *g)
+{
+	if (g->bind_errno > 0)
+		return g->bind_errno;
+	if (g->bind_errno < 0)
+		return g->opts_errno > 0 ? g->opts_errno : EPROTO;
+	if (g->listen_errno)
+		return g->listen_errno > 0 ? g->listen_errno : EPROTO;
+	return g->opts_errno > 0 ? g->opts_errno : 0;
+}
+
+static void describe_start_failure(const struct pc_gen *g, int rc, char *msg, size_t len)
+{
+	if (rc == -EPIPE || rc == -ETIMEDOUT || rc == -EPROTO)
+		snprintf(msg, len, "fixture pid %d gave no ready line (%s)", (int)g->pid,
+			 rc == -ETIMEDOUT ? "timed out" : rc == -EPIPE ? "exited" : "unreadable");
+	else if (rc < 0)
+		snprintf(msg, len, "could not start the fixture: %s", strerror(-rc));
+	else if (g->opts_errno > 0)
+		snprintf(msg, len, "setting options failed: %s", pc_errno_name(g->opts_errno));
+	else
+		snprintf(msg, len, "%s() failed: %s", g->bind_errno ? "bind" : "listen",
+			 pc_errno_name(gen_errno(g)));
+}
+
+/* A live old generation for the cycle: kept from the last one, or fresh. */
+static int ensure_old(struct engine *e, const struct pc_case *c, struct pc_gen *old,
+		      char *msg, size_t len)
+{
+	int port, rc;
+
+	if (old->pid)
+		return 0;
+	rc = pick_port(e, &port, msg, len);
+	if (rc < 0)
+		return rc;
+	rc = gen_start(e, c, true, port, e->sc->port ? FIXED_PORT_RETRY_MS : 0, old);
+	if (rc == 0 && gen_up(old))
+		return 0;
+	if (rc != -EINTR)
+		describe_start_failure(old, rc, msg, len);
+	pc_sup_stop(e->sup, old, SIGKILL, 0, NULL);
+	memset(old, 0, sizeof(*old));
+	return rc ? rc : -EADDRINUSE;
+}
+
+static void traffic(struct engine *e, const struct pc_case *c, int port, struct pc_cycle *cy)
+{
+	for (int i = 0; i < c->requests && !stopped(e); i++) {
+		if (pc_http_get(e->http, e->sc->addr, port, "/", REQUEST_TIMEOUT_MS) == PC_OUT_OK)
+			cy->requests_ok++;
+		else
+			cy->requests_failed++;
+	}
+	/* With close_first = client this is the client closing first. */
+	pc_http_close(e->http);
+}
+
+/* First HTTP 200 from the new generation; back off between tries so a
+ * probe never competes with the server it waits for. */
+static int64_t first_ok(struct engine *e, int port)
+{
+	int64_t deadline = pc_now_ns() + FIRST_OK_TIMEOUT_MS * PC_NS_PER_MS;
+	long backoff_ns = 100000;
+
+	while (!stopped(e) && pc_now_ns() < deadline) {
+		if (pc_http_get(e->http, e->sc->addr, port, "/health", REQUEST_TIMEOUT_MS) == PC_OUT_OK)
+			return pc_now_ns();
+		nanosleep(&(struct timespec){ 0, backoff_ns }, NULL);
+		backoff_ns = backoff_ns < 10000000 ? backoff_ns * 2 : backoff_ns;
+	}
+	return 0;
+}
+
+static void census(int port, struct pc_census *out)
+{
+	if (pc_sockstate_census(port, out) < 0)
+		out->known = false;
+}
+
+static void kill_old(const struct pc_case *c, struct pc_gen *old, struct pc_cycle *cy)
+{
+	cy->kill_ns = pc_now_ns();
+	pc_sup_signal(old, c->signal);
+	if (pc_sup_wait_exit(old, c->term_timeout_ms) == -ETIMEDOUT) {
+		cy->escalated = true;
+		pc_sup_signal(old, SIGKILL);
+		pc_sup_wait_exit(old, REAP_TIMEOUT_MS);
+	}
+	cy->reaped_ns = old->reaped_ns;
+	cy->old_exit = old->exit_code;
+	cy->leaked = pc_sup_leak_alive(old);
+}
+
+static void record_new(const struct pc_gen *g, int rc, struct pc_cycle *cy)
+{
+	cy->new_pid = g->pid;
+	cy->spawn_ns = g->spawn_ns;
+	cy->bind_ns = g->bind_ns;
+	cy->listen_ns = g->listen_errno ? 0 : g->listen_ns;
+	cy->bind_attempts = g->attempts;
+	cy->blocked_ns = g->blocked_ns;
+	cy->bind_errno = rc < 0 ? -rc : gen_errno(g);
+	if (rc < 0 || g->opts_errno || (!g->bind_errno && g->listen_errno))
+		describe_start_failure(g, rc, cy->error, sizeof(cy->error));
+}
+
+/* One old -> new transition. Returns -1 when the case cannot go on. */
+static int run_cycle(struct engine *e, struct pc_case_result *r, struct pc_gen *old,
+		     struct pc_gen *new, struct pc_cycle *cy)
+{
+	const struct pc_case *c = r->spec;
+	bool keep;
+	int rc;
+
+	rc = ensure_old(e, c, old, r->env_error, sizeof(r->env_error));
+	if (rc < 0)
+		return -1;
+	cy->port = old->port;
+	cy->old_pid = old->pid;
+	cy->old_ready_ns = old->listen_ns;
+	traffic(e, c, cy->port, cy);
+	census(cy->port, &cy->at_kill);
+	kill_old(c, old, cy);
+	rc = gen_start(e, c, false, cy->port, c->bind_retry_ms, new);
+	if (rc == -EINTR) {   /* not a measurement: drop the cycle */
+		pc_sup_stop(e->sup, new, SIGKILL, REAP_TIMEOUT_MS, NULL);
+		pc_sup_kill_group(e->sup, old, NULL);
+		memset(new, 0, sizeof(*new));
+		return -1;
+	}
+	record_new(new, rc, cy);
+	census(cy->port, &cy->at_bind);
+	if (rc == 0 && gen_up(new)) {
+		cy->first_ok_ns = first_ok(e, cy->port);
+		pc_http_close(e->http);
+	}
+	pc_sup_kill_group(e->sup, old, NULL);
+	keep = rc == 0 && gen_up(new) && !strcmp(c->old_text, c->new_text);
+	if (!keep) {
+		pc_sup_wait_exit(new, gen_up(new) ? 0 : REAP_TIMEOUT_MS);
+		pc_sup_stop(e->sup, new, SIGKILL, REAP_TIMEOUT_MS, NULL);
+		memset(new, 0, sizeof(*new));
+	}
+	*old = *new;
+	memset(new, 0, sizeof(*new));
+	return 0;
+}
+
+static void judge(struct pc_case_result *r)
+{
+	const struct pc_case *c = r->spec;
+
+	pc_case_result_summarize(r);
+	r->exps = calloc((size_t)c->nexps + 1, sizeof(*r->exps));
+	r->nexps = r->exps ? c->nexps : 0;
+	r->pass = !r->env_error[0] && r->exps;
+	for (int i = 0; i < r->nexps; i++) {
+		pc_expect_evaluate(&c->exps[i], r, &r->exps[i]);
+		if (r->exps[i].status == PC_EXP_FAILED)
+			r->pass = false;
+	}
+}
+
+static void run_case(struct engine *e, int idx)
+{
+	struct pc_case_result *r = &e->run->cases[idx];
+	struct pc_gen old = { 0 }, new = { 0 };
+
+	r->spec = &e->sc->cases[idx];
+	r->started_ns = pc_now_ns();
+	pc_http_wait_server_close(e->http, r->spec->close_first == PC_CLOSE_SERVER);
+	r->cycles = calloc((size_t)r->spec->cycles, sizeof(*r->cycles));
+	if (!r->cycles)
+		snprintf(r->env_error, sizeof(r->env_error), "out of memory for %d cycles",
+			 r->spec->cycles);
+	if (e->o->progress)
+		e->o->progress(e->o->progress_user, e->run, idx, -1);
+	for (int i = 0; r->cycles && i < r->spec->cycles && !stopped(e); i++) {
+		r->cycles[i].index = i;
+		if (run_cycle(e, r, &old, &new, &r->cycles[i]) < 0)
+			break;
+		r->ncycles++;
+		if (e->o->progress)
+			e->o->progress(e->o->progress_user, e->run, idx, i);
+	}
+	pc_sup_stop(e->sup, &old, SIGKILL, 0, NULL);
+	r->finished_ns = pc_now_ns();
+	judge(r);
+}
+
+static void describe_platform(struct pc_run *run)
+{
+	struct utsname u;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (uname(&u) == 0) {
+		snprintf(run->os, sizeof(run->os), "%s", u.sysname);
+		snprintf(run->kernel, sizeof(run->kernel), "%s", u.release);
+	}
+	gmtime_r(&now, &tm);
+	strftime(run->started_utc, sizeof(run->started_utc), "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int engine_open(struct engine *e, struct pc_scenario *sc, const struct pc_churn_opts *o,
+		       char *err, size_t errlen)
+{
+	int rc;
+
+	e->o = o;
+	e->sc = sc;
+	e->next_port = o->port_base ? o->port_base : 20000;
+	e->run = calloc(1, sizeof(*e->run));
+	if (e->run)
+		e->run->cases = calloc((size_t)sc->ncases, sizeof(*e->run->cases));
+	if (!e->run || !e->run->cases) {
+		free(e->run);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	e->run->scenario = sc;
+	rc = pc_sup_new(o->fixture, o->log_fd, &e->sup);
+	if (rc < 0) {
+		snprintf(err, errlen, "fixture %s: %s", o->fixture, strerror(-rc));
+		return rc;
+	}
+	rc = pc_http_new(o->stop, &e->http);
+	if (rc < 0)
+		snprintf(err, errlen, "libcurl: cannot create a handle");
+	return rc;
+}
+
+int pc_churn_run(struct pc_scenario *sc, const struct pc_churn_opts *o, struct pc_run **out,
+		 char *err, size_t errlen)
+{
+	struct engine e = { 0 };
+	int rc = engine_open(&e, sc, o, err, errlen);
+
+	if (rc < 0) {
+		pc_sup_free(e.sup);
+		if (e.run)
+			pc_run_free(e.run);
+		else
+			pc_scenario_free(sc);
+		return rc;
+	}
+	describe_platform(e.run);
+	snprintf(e.run->netns, sizeof(e.run->netns), "%s", o->netns ? o->netns : "host");
+	e.run->started_ns = pc_now_ns();
+	for (int i = 0; i < sc->ncases && !stopped(&e); i++) {
+		run_case(&e, i);
+		e.run->ncases++;
+	}
+	e.run->interrupted = stopped(&e);
+	e.run->finished_ns = pc_now_ns();
+	pc_http_free(e.http);
+	pc_sup_free(e.sup);
+	*out = e.run;
+	return 0;
+}

@@ -1,0 +1,492 @@
+/* main.c -- the portchurn command line: parses flags, enters the private
+ * network namespace, runs the engine, and lets the reporters speak. The
+ * only place that prints to the terminal or picks an exit code. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "churn.h"
+#include "report.h"
+#include "scenario.h"
+#include "sys.h"
+
+#ifndef PC_VERSION
+#define PC_VERSION "0.0.0"
+#endif
+#ifndef PC_BINDIR
+#define PC_BINDIR "/usr/local/bin"
+#endif
+
+enum { EXIT_PASS = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_ENV = 3, EXIT_INTERRUPTED = 130 };
+
+static volatile sig_atomic_t g_stop;
+static const char *g_argv0 = "portchurn";
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;   /* keep signal-safe */
+}
+
+static const char usage_main[] =
+"usage: portchurn <command> [options]\n"
+"\n"
+"Starts fixture servers with chosen socket options, kills and restarts them\n"
+"in tight loops, and reports how fast (and whether) the port binds again.\n"
+"\n"
+"commands:\n"
+"  run [SCENARIO.ini ...]   run scenarios (the built-in default when none)\n"
+"  list [SCENARIO.ini ...]  print the cases a scenario expands to\n"
+"  help [COMMAND]           this text, or a command's\n"
+"\n"
+"options:\n"
+"  -h, --help               this text\n"
+"  -V, --version            print the version\n"
+"\n"
+"exit status: 0 every expectation held; 1 an expectation failed; 2 usage or\n"
+"scenario error; 3 environment error (port held by a foreign process,\n"
+"fixture missing, namespace refused with --netns on); 130 interrupted.\n";
+
+static const char usage_run[] =
+"usage: portchurn run [SCENARIO.ini ...] [options]\n"
+"\n"
+"Runs every case of each scenario (scenarios/default.ini, built in, when\n"
+"none is given) and writes results.json, junit.xml, cycles.csv and\n"
+"summary.md.\n"
+"\n"
+"options:\n"
+"  -o, --out DIR            write reports to DIR (default results/<UTC time>-<name>,\n"
+"                           with results/latest pointing at it); with several\n"
+"                           scenarios, to DIR/<name>\n"
+"  -n, --cycles N           cycles per case, overriding the scenario\n"
+"  -c, --case GLOB          run only the cases whose name matches GLOB\n"
+"      --netns MODE         auto (default): a private network namespace where\n"
+"                           allowed; on: required; off: the host's network\n"
+"      --fixture PATH       the pc-fixture binary (default: next to portchurn)\n"
+"      --allow-non-loopback allow an addr outside 127.0.0.0/8 and ::1\n"
+"  -q, --quiet              no progress bar\n"
+"  -h, --help               this text\n"
+"\n"
+"A progress bar goes to stderr when it is a terminal; the result table to\n"
+"stdout. NO_COLOR turns colour off.\n";
+
+static const char usage_list[] =
+"usage: portchurn list [SCENARIO.ini ...]\n"
+"\n"
+"Prints the cases each scenario expands to, one per line (prefixed with the\n"
+"scenario name when several are given).\n";
+
+struct cli {
+	const char *out, *case_glob, *fixture;
+	int cycles;
+	enum { NETNS_AUTO, NETNS_ON, NETNS_OFF } netns;
+	bool quiet, allow_non_loopback;
+	char fixture_buf[PATH_MAX];
+	char netns_text[128];
+	int total_cycles, done_cycles;
+	bool tty, color;
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "portchurn: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see portchurn --help)\n");
+	return EXIT_USAGE;
+}
+
+static int parse_run_flags(int argc, char **argv, struct cli *c)
+{
+	static const struct option longs[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "cycles", required_argument, NULL, 'n' },
+		{ "case", required_argument, NULL, 'c' },
+		{ "netns", required_argument, NULL, 'N' },
+		{ "fixture", required_argument, NULL, 'F' },
+		{ "allow-non-loopback", no_argument, NULL, 'A' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char *end;
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+o:n:c:qh", longs, NULL)) != -1) {
+		switch (opt) {
+		case 'o': c->out = optarg; break;
+		case 'c': c->case_glob = optarg; break;
+		case 'F': c->fixture = optarg; break;
+		case 'A': c->allow_non_loopback = true; break;
+		case 'q': c->quiet = true; break;
+		case 'h': fputs(usage_run, stdout); exit(EXIT_PASS);
+		case 'n':
+			c->cycles = (int)strtol(optarg, &end, 10);
+			if (*end || c->cycles < 1 || c->cycles > 1000000)
+				return usage_error("--cycles needs a number from 1 to 1000000, not '%s'",
+						   optarg);
+			break;
+		case 'N':
+			if (!strcmp(optarg, "auto")) c->netns = NETNS_AUTO;
+			else if (!strcmp(optarg, "on")) c->netns = NETNS_ON;
+			else if (!strcmp(optarg, "off")) c->netns = NETNS_OFF;
+			else return usage_error("--netns takes auto, on or off, not '%s'", optarg);
+			break;
+		default:
+			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	return 0;
+}
+
+/* pc-fixture next to this binary, else where it is installed. */
+static const char *find_fixture(struct cli *c, const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+	const char *env = getenv("PORTCHURN_FIXTURE");
+
+	if (c->fixture)
+		return c->fixture;
+	if (env && *env)
+		return env;
+	if (slash) {
+		snprintf(c->fixture_buf, sizeof(c->fixture_buf), "%.*s/pc-fixture",
+			 (int)(slash - argv0), argv0);
+		if (access(c->fixture_buf, X_OK) == 0)
+			return c->fixture_buf;
+	}
+	return PC_BINDIR "/pc-fixture";
+}
+
+static bool is_loopback(const char *addr)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, addr, &a6) == 1 && !memcmp(&a6, &in6addr_loopback, sizeof(a6));
+}
+
+static struct pc_scenario *load(const char *path, int *code)
+{
+	char err[512];
+	struct pc_scenario *s = path ? pc_scenario_load(path, err, sizeof(err))
+				     : pc_scenario_default(err, sizeof(err));
+
+	if (!s) {
+		fprintf(stderr, "portchurn: %s\n", err);
+		*code = EXIT_USAGE;
+	}
+	return s;
+}
+
+/* Keep the cases that match --case and apply --cycles. */
+static int select_cases(struct pc_scenario *s, const struct cli *c)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->ncases; i++) {
+		if (c->case_glob && fnmatch(c->case_glob, s->cases[i].name, 0) != 0)
+			continue;
+		s->cases[n] = s->cases[i];
+		if (c->cycles)
+			s->cases[n].cycles = c->cycles;
+		n++;
+	}
+	s->ncases = n;
+	return n;
+}
+
+static void progress(void *user, const struct pc_run *run, int case_idx, int cycle)
+{
+	struct cli *c = user;
+	const struct pc_case *k = &run->scenario->cases[case_idx];
+	int width = 30, filled;
+
+	if (cycle >= 0)
+		c->done_cycles++;
+	if (!c->tty)
+		return;
+	filled = c->total_cycles ? width * c->done_cycles / c->total_cycles : 0;
+	fprintf(stderr, "\r\033[K%s[%.*s%*s]%s %d/%d cycles  case %d/%d: %.60s",
+		c->color ? "\033[36m" : "", filled, "##############################",
+		width - filled, "", c->color ? "\033[0m" : "", c->done_cycles, c->total_cycles,
+		case_idx + 1, run->scenario->ncases, k->name);
+	fflush(stderr);
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, 0777) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Where this scenario's reports go; created. */
+static int output_dir(const struct cli *c, const struct pc_scenario *s, int nscen, char *dir,
+		      size_t len, bool *link_latest)
+{
+	char err[256], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	*link_latest = false;
+	if (c->out) {
+		snprintf(dir, len, nscen > 1 ? "%s/%s" : "%s", c->out, s->name);
+		rc = mkdir_p(dir);
+		if (rc < 0)
+			fprintf(stderr, "portchurn: cannot create %s: %s\n", dir, strerror(-rc));
+		return rc;
+	}
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	rc = pc_report_prepare_dir("results", s->name, stamp, dir, len, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "portchurn: %s\n", err);
+	*link_latest = rc == 0;
+	return rc;
+}
+
+/* interrupted > environment error > failed > passed */
+static int worse(int a, int b)
+{
+	static const int rank[] = { EXIT_PASS, EXIT_FAILED, EXIT_USAGE, EXIT_ENV, EXIT_INTERRUPTED };
+	int ra = 0, rb = 0;
+
+	for (int i = 0; i < 5; i++) {
+		ra = rank[i] == a ? i : ra;
+		rb = rank[i] == b ? i : rb;
+	}
+	return ra >= rb ? a : b;
+}
+
+static int run_code(const struct pc_run *run)
+{
+	int code = EXIT_PASS;
+
+	for (int i = 0; i < run->ncases; i++) {
+		if (run->cases[i].env_error[0])
+			return EXIT_ENV;
+		if (!run->cases[i].pass)
+			code = EXIT_FAILED;
+	}
+	return run->interrupted ? EXIT_INTERRUPTED : code;
+}
+
+static int run_one(struct cli *c, struct pc_scenario *s, int nscen, const char *fixture)
+{
+	struct pc_churn_opts o = {
+		.fixture = fixture, .netns = c->netns_text, .stop = &g_stop,
+		.progress = progress, .progress_user = c, .log_fd = -1,
+	};
+	char dir[PATH_MAX], path[PATH_MAX + 16], err[512];
+	struct pc_run *run;
+	bool latest;
+	int rc, code;
+
+	if (output_dir(c, s, nscen, dir, sizeof(dir), &latest) < 0) {
+		pc_scenario_free(s);
+		return EXIT_ENV;
+	}
+	snprintf(path, sizeof(path), "%s/fixture.log", dir);
+	o.log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	c->total_cycles = c->done_cycles = 0;
+	for (int i = 0; i < s->ncases; i++)
+		c->total_cycles += s->cases[i].cycles;
+	rc = pc_churn_run(s, &o, &run, err, sizeof(err));
+	if (o.log_fd >= 0)
+		close(o.log_fd);
+	if (c->tty)
+		fputs("\r\033[K", stderr);
+	if (rc < 0) {
+		fprintf(stderr, "portchurn: %s\n", err);
+		return EXIT_ENV;
+	}
+	code = run_code(run);
+	if (pc_report_write_all(run, dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, "portchurn: %s\n", err);
+		code = code == EXIT_PASS ? EXIT_ENV : code;
+	} else if (latest) {
+		pc_report_link_latest("results", strrchr(dir, '/') + 1);
+	}
+	pc_report_console(run, stdout);
+	printf("reports: %s/\n", dir);
+	for (int i = 0; i < run->ncases; i++)
+		if (run->cases[i].env_error[0])
+			fprintf(stderr, "portchurn: %s: %s\n", run->cases[i].spec->name,
+				run->cases[i].env_error);
+	pc_run_free(run);
+	return code;
+}
+
+static int enter_netns(struct cli *c)
+{
+	char why[200];
+
+	if (c->netns == NETNS_OFF) {
+		snprintf(c->netns_text, sizeof(c->netns_text), "host (--netns off)");
+		return 0;
+	}
+	if (pc_sys_enter_private_netns(why, sizeof(why)) == 0) {
+		snprintf(c->netns_text, sizeof(c->netns_text), "private");
+		return 0;
+	}
+	if (c->netns == NETNS_ON) {
+		fprintf(stderr, "portchurn: --netns on: %s\n", why);
+		return EXIT_ENV;
+	}
+	snprintf(c->netns_text, sizeof(c->netns_text), "host (%.100s)", why);
+	return 0;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };   /* no SA_RESTART: waits wake */
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Loads every scenario first so a bad file fails before anything runs. */
+static int load_all(int argc, char **argv, const struct cli *c, struct pc_scenario **s, int *n)
+{
+	int code = 0;
+
+	*n = argc > 0 ? argc : 1;
+	for (int i = 0; i < *n; i++) {
+		s[i] = load(argc > 0 ? argv[i] : NULL, &code);
+		if (!s[i])
+			break;
+		if (!c->allow_non_loopback && !is_loopback(s[i]->addr)) {
+			fprintf(stderr, "portchurn: %s: addr %s is not loopback (use "
+				"--allow-non-loopback)\n", s[i]->file, s[i]->addr);
+			code = EXIT_USAGE;
+		} else if (select_cases(s[i], c) == 0) {
+			fprintf(stderr, "portchurn: %s: no case matches --case '%s'\n", s[i]->file,
+				c->case_glob);
+			code = EXIT_USAGE;
+		}
+		if (code)
+			break;
+	}
+	if (code)
+		for (int i = 0; i < *n; i++)
+			pc_scenario_free(s[i]);
+	return code;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	struct pc_scenario *s[64] = { 0 };
+	const char *fixture;
+	int n, code, worst = EXIT_PASS;
+
+	code = parse_run_flags(argc, argv, &c);
+	if (code)
+		return code;
+	if (argc - optind > 64)
+		return usage_error("at most 64 scenario files%s", "");
+	code = load_all(argc - optind, argv + optind, &c, s, &n);
+	if (code)
+		return code;
+	fixture = find_fixture(&c, g_argv0);
+	c.tty = isatty(STDERR_FILENO) && !c.quiet;
+	c.color = c.tty && !getenv("NO_COLOR");
+	code = enter_netns(&c);
+	install_signals();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (int i = 0; i < n; i++) {
+		if (code || g_stop) {   /* a run that cannot go on stops the rest */
+			pc_scenario_free(s[i]);
+			continue;
+		}
+		worst = worse(worst, run_one(&c, s[i], n, fixture));
+		code = worst == EXIT_ENV || worst == EXIT_INTERRUPTED ? worst : 0;
+	}
+	curl_global_cleanup();
+	return code ? code : worst;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct pc_scenario *s[64] = { 0 };
+	struct cli c = { 0 };
+	int n, code;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(usage_list, stdout);
+		return EXIT_PASS;
+	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-')
+			return usage_error("unknown option '%s' for list", argv[i]);
+	if (argc - 1 > 64)
+		return usage_error("at most 64 scenario files%s", "");
+	code = load_all(argc - 1, argv + 1, &c, s, &n);
+	if (code)
+		return code;
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < s[i]->ncases; j++)
+			printf("%s%s%s\n", n > 1 ? s[i]->name : "", n > 1 ? ": " : "",
+			       s[i]->cases[j].name);
+		pc_scenario_free(s[i]);
+	}
+	return EXIT_PASS;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const char *topic = argc > 1 ? argv[1] : "";
+
+	fputs(!strcmp(topic, "run") ? usage_run : !strcmp(topic, "list") ? usage_list : usage_main,
+	      stdout);
+	return EXIT_PASS;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	g_argv0 = argv[0];
+
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
+		return cmd_help(argc - 1, argv + 1);
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+		printf("portchurn %s\n", PC_VERSION);
+		return EXIT_PASS;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "list"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!*cmd) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	return usage_error("unknown command '%s'", cmd);
+}

@@ -1,0 +1,85 @@
+/* results.h -- the plain data that flows from the churn engine to the
+ * reporters: one pc_run per scenario, one pc_case_result per case, one
+ * pc_cycle per restart. Owned by the run (pc_run_free); reporters only read.
+ * All times are CLOCK_MONOTONIC nanoseconds (0 = did not happen). */
+#ifndef PC_RESULTS_H
+#define PC_RESULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scenario.h"
+#include "sockstate.h"
+#include "stats.h"
+
+struct pc_cycle {
+	int index;            /* 0-based within the case */
+	int port;
+	int old_pid, new_pid;
+	int64_t old_ready_ns; /* old generation's listen() done */
+	int64_t kill_ns;      /* signal sent to the old generation */
+	int64_t reaped_ns;    /* old generation reaped */
+	int64_t spawn_ns;     /* fork() of the new generation */
+	int64_t bind_ns;      /* new generation's bind() returned (last attempt) */
+	int64_t listen_ns;    /* new generation's listen() done; 0 if bind failed */
+	int64_t first_ok_ns;  /* first HTTP 200 from the new generation */
+	int bind_errno;       /* 0 = bound */
+	int bind_attempts;
+	int64_t blocked_ns;   /* time the port stayed blocked across retries */
+	bool escalated;       /* the signal did not end it; SIGKILL was needed */
+	int old_exit;         /* exit status (>= 0) or -signal number */
+	int leaked;           /* processes of the old group still alive after reap */
+	int requests_ok, requests_failed;  /* traffic to the old generation */
+	struct pc_census at_kill, at_bind;
+	char error[160];      /* harness-side problem in this cycle, if any */
+};
+
+/* Derived per cycle; -1 when the cycle has no such figure. */
+int64_t pc_cycle_rebind_ns(const struct pc_cycle *c);   /* listen - reaped */
+int64_t pc_cycle_restart_ns(const struct pc_cycle *c);  /* first 200 - kill */
+
+enum pc_exp_status { PC_EXP_HELD, PC_EXP_FAILED, PC_EXP_NA };
+
+struct pc_exp_result {
+	char text[96];        /* "rebind_p99_ms < 20" */
+	enum pc_exp_status status;
+	char measured[96];    /* "3.2", "EADDRINUSE 10/10", "n/a (no bind succeeded)" */
+	int line;             /* scenario line it came from */
+};
+
+struct pc_errno_count {
+	int err;
+	int count;
+};
+
+struct pc_case_result {
+	const struct pc_case *spec;  /* points into the run's scenario */
+	struct pc_cycle *cycles;
+	int ncycles;                 /* cycles recorded (< spec->cycles if interrupted) */
+	int bind_ok, bind_failed;
+	struct pc_errno_count errors[8];
+	int nerrors;
+	struct pc_stats rebind, restart;  /* over cycles that have the figure */
+	struct pc_exp_result *exps;
+	int nexps;
+	bool pass;                   /* every expectation held or n/a, no env error */
+	char env_error[200];         /* set when the case could not run */
+	int64_t started_ns, finished_ns;
+};
+
+struct pc_run {
+	struct pc_scenario *scenario;  /* owned */
+	struct pc_case_result *cases;  /* one per scenario case, in order */
+	int ncases;                    /* cases started (<= scenario->ncases) */
+	char netns[64];                /* "private" or "host (reason)" */
+	char os[80], kernel[128];
+	char started_utc[32];          /* ISO 8601 */
+	bool interrupted;
+	int64_t started_ns, finished_ns;
+};
+
+void pc_run_free(struct pc_run *run);
+void pc_case_result_summarize(struct pc_case_result *r);  /* counts + stats */
+
+#endif

@@ -1,0 +1,434 @@
+/* supervisor.c -- see supervisor.h. Portable POSIX; what only some
+ * platforms have (pidfd, subreaper, parent death signal) comes from sys.h
+ * and each has a fallback: waitpid with back-off, the lifeline pipe. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "errname.h"
+#include "sys.h"
+
+#define MAX_GROUPS 64
+#define READY_FD 3      /* where a fixture finds the ready pipe */
+#define LIFELINE_FD 4   /* EOF here: the harness is gone, exit */
+#define REAP_BOUND_MS 5000
+
+struct pc_sup {
+	char fixture[PATH_MAX];
+	int log_fd;
+	int lifeline_r, lifeline_w;   /* kept above fd 9, see spawn_child() */
+	pid_t self;
+	bool subreaper;
+	bool pidfd;
+	char mech[128];
+	pid_t groups[MAX_GROUPS];     /* groups that may still have members */
+	int ngroups;
+};
+
+static void sleep_ns(long ns)
+{
+	struct timespec ts = { ns / 1000000000L, ns % 1000000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int cloexec(int fd)
+{
+	return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
+}
+
+static int pipe_cloexec(int fds[2])
+{
+	if (pipe(fds) < 0)
+		return -errno;
+	if (cloexec(fds[0]) < 0 || cloexec(fds[1]) < 0) {
+		int rc = -errno;
+
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	return 0;
+}
+
+/* Move fd to >= 10 so the dup2() calls to 3 and 4 in a child cannot clobber it. */
+static int move_high(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+
+	if (high < 0)
+		return -errno;
+	close(fd);
+	return high;
+}
+
+int pc_sup_new(const char *fixture, int log_fd, struct pc_sup **out)
+{
+	struct pc_sup *s = calloc(1, sizeof(*s));
+	int fds[2], rc;
+
+	if (!s)
+		return -ENOMEM;
+	if (access(fixture, X_OK) < 0) {
+		rc = -errno;
+		goto error;
+	}
+	snprintf(s->fixture, sizeof(s->fixture), "%s", fixture);
+	rc = pipe_cloexec(fds);
+	if (rc)
+		goto error;
+	s->lifeline_r = move_high(fds[0]);
+	s->lifeline_w = move_high(fds[1]);
+	s->log_fd = log_fd;
+	s->self = getpid();
+	s->subreaper = pc_sys_become_subreaper() == 0;
+	rc = pc_sys_pidfd_open(s->self);
+	s->pidfd = rc >= 0;
+	if (rc >= 0)
+		close(rc);
+	snprintf(s->mech, sizeof(s->mech), "process groups, lifeline pipe%s%s",
+		 s->subreaper ? ", subreaper" : "", s->pidfd ? ", pidfd" : ", waitpid");
+	*out = s;
+	return 0;
+error:
+	free(s);
+	return rc;
+}
+
+const char *pc_sup_mechanisms(const struct pc_sup *s)
+{
+	return s->mech;
+}
+
+static void track_group(struct pc_sup *s, pid_t pgid)
+{
+	if (s->ngroups < MAX_GROUPS)
+		s->groups[s->ngroups++] = pgid;
+}
+
+static void untrack_group(struct pc_sup *s, pid_t pgid)
+{
+	for (int i = 0; i < s->ngroups; i++) {
+		if (s->groups[i] == pgid) {
+			s->groups[i] = s->groups[--s->ngroups];
+			return;
+		}
+	}
+}
+
+/* argv for one generation; strings live in bufs. */
+static void build_argv(const struct pc_sup *s, const struct pc_gen_spec *sp, char *argv[32],
+		       char bufs[4][24])
+{
+	int n = 0;
+
+	snprintf(bufs[0], 24, "%d", sp->port);
+	snprintf(bufs[1], 24, "%d", sp->bind_retry_ms);
+	snprintf(bufs[2], 24, "%d", sp->bind_retry_interval_ms);
+	argv[n++] = (char *)s->fixture;
+	argv[n++] = "--addr";        argv[n++] = (char *)sp->addr;
+	argv[n++] = "--port";        argv[n++] = bufs[0];
+	argv[n++] = "--opts";        argv[n++] = (char *)sp->opts_text;
+	argv[n++] = "--opts-at";     argv[n++] = (char *)pc_opts_at_name(sp->opts_at);
+	argv[n++] = "--close-first";
+	argv[n++] = sp->close_first == PC_CLOSE_SERVER ? "server" : "client";
+	argv[n++] = "--ready-fd";    argv[n++] = "3";
+	argv[n++] = "--lifeline-fd"; argv[n++] = "4";
+	if (sp->bind_retry_ms) {
+		argv[n++] = "--bind-retry-ms";          argv[n++] = bufs[1];
+		argv[n++] = "--bind-retry-interval-ms"; argv[n++] = bufs[2];
+	}
+	if (sp->leak_child)
+		argv[n++] = "--leak-child";
+	argv[n] = NULL;
+}
+
+/* In the child after fork(): only async-signal-safe calls. */
+static void spawn_child(const struct pc_sup *s, int ready_w, char *const argv[], int devnull)
+{
+	sigset_t none;
+
+	setpgid(0, 0);
+	if (pc_sys_child_die_with_parent(s->self) == -ESRCH)
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(ready_w, READY_FD) < 0 || dup2(s->lifeline_r, LIFELINE_FD) < 0)
+		_exit(127);
+	if (ready_w == READY_FD)   /* dup2 onto itself keeps close-on-exec */
+		fcntl(READY_FD, F_SETFD, 0);
+	dup2(devnull, 0);
+	dup2(devnull, 1);
+	dup2(s->log_fd >= 0 ? s->log_fd : devnull, 2);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen *g)
+{
+	char *argv[32], bufs[4][24];
+	int fds[2], devnull, rc;
+	pid_t pid;
+
+	memset(g, 0, sizeof(*g));
+	g->pidfd = g->ready_fd = -1;
+	build_argv(s, spec, argv, bufs);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return -errno;
+	rc = pipe_cloexec(fds);
+	if (rc)
+		goto out;
+	g->spawn_ns = pc_now_ns();
+	pid = fork();
+	if (pid == 0)
+		spawn_child(s, fds[1], argv, devnull);
+	rc = pid < 0 ? -errno : 0;
+	close(fds[1]);
+	if (rc) {
+		close(fds[0]);
+		goto out;
+	}
+	setpgid(pid, pid);   /* also in the child: whichever runs first */
+	g->pid = pid;
+	g->ready_fd = fds[0];
+	g->pidfd = s->pidfd ? pc_sys_pidfd_open(pid) : -1;
+	if (g->pidfd < 0)
+		g->pidfd = -1;
+	track_group(s, pid);
+out:
+	close(devnull);
+	return rc;
+}
+
+static int64_t field_i64(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : 0;
+}
+
+/* errno name, "0", or "-" (not reached, returned as -1). */
+static int field_err(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+	char name[32];
+	size_t n;
+
+	if (!p)
+		return -1;
+	p += strlen(key);
+	n = strcspn(p, " \n");
+	if (n >= sizeof(name) || (n == 1 && *p == '-'))
+		return -1;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return pc_errno_parse(name);
+}
+
+static int parse_ready(const char *line, struct pc_gen *g)
+{
+	if (strncmp(line, "pc-fixture ", 11) || !strstr(line, " bind="))
+		return -EPROTO;
+	g->port = (int)field_i64(line, " port=");
+	g->bind_errno = field_err(line, " bind=");
+	g->listen_errno = field_err(line, " listen=");
+	g->opts_errno = field_err(line, " opts=");
+	g->attempts = (int)field_i64(line, " attempts=");
+	g->blocked_ns = field_i64(line, " blocked_ns=");
+	g->start_ns = field_i64(line, " start_ns=");
+	g->bind_ns = field_i64(line, " bind_ns=");
+	g->listen_ns = field_i64(line, " listen_ns=");
+	g->leak_pid = (pid_t)field_i64(line, " leak_pid=");
+	g->ready = true;
+	return 0;
+}
+
+int pc_sup_wait_ready(struct pc_sup *s, struct pc_gen *g, int timeout_ms,
+		      const volatile sig_atomic_t *stop)
+{
+	int64_t deadline = pc_now_ns() + (int64_t)timeout_ms * PC_NS_PER_MS;
+	char line[512];
+	size_t len = 0;
+	int rc = -ETIMEDOUT;
+
+	(void)s;
+	while (len < sizeof(line) - 1) {
+		struct pollfd pfd = { .fd = g->ready_fd, .events = POLLIN };
+		int64_t left_ms = (deadline - pc_now_ns()) / PC_NS_PER_MS;
+		ssize_t n;
+
+		if (stop && *stop) {
+			rc = -EINTR;
+			break;
+		}
+		if (left_ms <= 0)
+			break;
+		if (poll(&pfd, 1, left_ms > 100 ? 100 : (int)left_ms) <= 0)
+			continue;
+		n = read(g->ready_fd, line + len, sizeof(line) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = -EPIPE;
+			break;
+		}
+		len += (size_t)n;
+		line[len] = '\0';
+		if (strchr(line, '\n')) {
+			rc = parse_ready(line, g);
+			break;
+		}
+	}
+	if (len == sizeof(line) - 1)
+		rc = -EPROTO;
+	close(g->ready_fd);
+	g->ready_fd = -1;
+	return rc;
+}
+
+int pc_sup_signal(struct pc_gen *g, int sig)
+{
+	if (!g->pid || g->reaped)
+		return -ESRCH;
+	return kill(g->pid, sig) < 0 ? -errno : 0;
+}
+
+static void set_exit(struct pc_gen *g, int status)
+{
+	g->reaped = true;
+	g->reaped_ns = pc_now_ns();
+	g->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+	if (g->pidfd >= 0)
+		close(g->pidfd);
+	g->pidfd = -1;
+}
+
+static int try_reap(struct pc_gen *g)
+{
+	int status;
+	pid_t r = waitpid(g->pid, &status, WNOHANG);
+
+	if (r == g->pid) {
+		set_exit(g, status);
+		return 0;
+	}
+	return r < 0 && errno != EINTR ? -errno : -EAGAIN;
+}
+
+int pc_sup_wait_exit(struct pc_gen *g, int timeout_ms)
+{
+	int64_t deadline = pc_now_ns() + (int64_t)timeout_ms * PC_NS_PER_MS;
+	long backoff_ns = 20000;
+
+	if (!g->pid || g->reaped)
+		return 0;
+	for (;;) {
+		int rc = try_reap(g);
+		int64_t left_ms = (deadline - pc_now_ns()) / PC_NS_PER_MS;
+
+		if (rc != -EAGAIN)
+			return rc;
+		if (left_ms <= 0)
+			return -ETIMEDOUT;
+		if (g->pidfd >= 0) {
+			struct pollfd pfd = { .fd = g->pidfd, .events = POLLIN };
+
+			poll(&pfd, 1, left_ms > 100 ? 100 : (int)left_ms);
+		} else {
+			sleep_ns(backoff_ns);
+			backoff_ns = backoff_ns < 1000000 ? backoff_ns * 2 : backoff_ns;
+		}
+	}
+}
+
+bool pc_sup_leak_alive(const struct pc_gen *g)
+{
+	siginfo_t si = { 0 };
+
+	if (!g->leak_pid)
+		return false;
+	if (waitid(P_PID, (id_t)g->leak_pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
+		return si.si_pid == 0;     /* our child (subreaper), not exited yet */
+	return kill(g->leak_pid, 0) == 0;
+}
+
+/* True while a child of ours (alive or zombie) is in the group: only then
+ * is the group id certainly still the one we created. */
+static bool group_is_ours(pid_t pgid)
+{
+	siginfo_t si;
+
+	return waitid(P_PGID, (id_t)pgid, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+int pc_sup_kill_group(struct pc_sup *s, struct pc_gen *g, int *reaped)
+{
+	int64_t deadline = pc_now_ns() + REAP_BOUND_MS * PC_NS_PER_MS;
+	pid_t pgid = g->pid;
+	int n = 0, status;
+
+	if (!pgid)
+		return 0;
+	while (group_is_ours(pgid) && pc_now_ns() < deadline) {
+		pid_t r;
+
+		kill(-pgid, SIGKILL);
+		r = waitpid(-pgid, &status, WNOHANG);
+		if (r == g->pid)
+			set_exit(g, status);
+		else if (r > 0)
+			n++;
+		else if (r == 0)
+			sleep_ns(50000);
+	}
+	/* Without a subreaper a leaked child belongs to init, not to us. */
+	if (!s->subreaper && pc_sup_leak_alive(g) && getpgid(g->leak_pid) == pgid &&
+	    kill(g->leak_pid, SIGKILL) == 0)
+		n++;
+	untrack_group(s, pgid);
+	if (reaped)
+		*reaped = n;
+	return group_is_ours(pgid) ? -ETIMEDOUT : 0;
+}
+
+int pc_sup_stop(struct pc_sup *s, struct pc_gen *g, int sig, int timeout_ms, bool *escalated)
+{
+	bool esc = false;
+
+	if (g->pid && !g->reaped && pc_sup_signal(g, sig) == 0 &&
+	    pc_sup_wait_exit(g, timeout_ms) == -ETIMEDOUT)
+		esc = true;
+	if (escalated)
+		*escalated = esc;
+	if (g->ready_fd >= 0) {
+		close(g->ready_fd);
+		g->ready_fd = -1;
+	}
+	return pc_sup_kill_group(s, g, NULL);
+}
+
+void pc_sup_free(struct pc_sup *s)
+{
+	if (!s)
+		return;
+	while (s->ngroups) {
+		struct pc_gen g = { .pid = s->groups[0], .pidfd = -1, .ready_fd = -1 };
+
+		pc_sup_kill_group(s, &g, NULL);
+	}
+	close(s->lifeline_r);
+	close(s->lifeline_w);
+	free(s);
+}

@@ -1,0 +1,43 @@
+/* sys_posix.c -- sys.h on platforms without the Linux extras: no parent
+ * death signal, no subreaper, no pidfd, no network namespaces. Callers
+ * fall back (lifeline pipe, waitpid) and reports say what was missing. */
+#include "sys.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+const char *pc_sys_os_word(void)
+{
+#if defined(__APPLE__)
+	return "darwin";
+#elif defined(__FreeBSD__)
+	return "freebsd";
+#elif defined(__linux__)
+	return "linux";
+#else
+	return "posix";
+#endif
+}
+
+int pc_sys_child_die_with_parent(pid_t parent)
+{
+	(void)parent;
+	return -ENOSYS;
+}
+
+int pc_sys_become_subreaper(void)
+{
+	return -ENOSYS;
+}
+
+int pc_sys_pidfd_open(pid_t pid)
+{
+	(void)pid;
+	return -ENOSYS;
+}
+
+int pc_sys_enter_private_netns(char *why, size_t len)
+{
+	snprintf(why, len, "network namespaces are not supported on this platform");
+	return -ENOSYS;
+}
