@@ -122,7 +122,7 @@ static int parse_run_flags(int argc, char **argv, struct cli *c)
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+o:n:c:qh", longs, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:n:c:qh", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'o': c->out = optarg; break;
 		case 'c': c->case_glob = optarg; break;

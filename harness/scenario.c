@@ -84,6 +84,21 @@ static int parse_new(const char *v, struct pc_case *c, char *err, size_t errlen)
 	return parse_opts(v, &c->new_opts, c->new_text, err, errlen);
 }
 
+/* Both generations at once: a restart loop of one option set. */
+static int parse_opts_both(const char *v, struct pc_case *c, char *err, size_t errlen)
+{
+	if (parse_old(v, c, err, errlen) < 0)
+		return -1;
+	c->new_opts = c->old_opts;
+	memcpy(c->new_text, c->old_text, sizeof(c->new_text));
+	return 0;
+}
+
+static void format_opts_both(const struct pc_case *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strcmp(c->old_text, c->new_text) ? "(differs)" : c->old_text);
+}
+
 static void format_old(const struct pc_case *c, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", c->old_text);
@@ -174,6 +189,7 @@ static void format_leak_child(const struct pc_case *c, char *buf, size_t len)
 
 #define KEY(n) { #n, parse_##n, format_##n }
 static const struct key_def case_keys[] = {
+	{ "opts", parse_opts_both, format_opts_both },
 	KEY(old), KEY(new), KEY(signal), KEY(close_first), KEY(requests),
 	KEY(opts_at), KEY(cycles), KEY(bind_retry_ms), KEY(bind_retry_interval_ms),
 	KEY(term_timeout_ms), KEY(leak_child),
@@ -217,6 +233,10 @@ struct parser {
 	const char *text, *pos;    /* what the reader walks */
 	int line, section_line;
 	int matrix_line;           /* where [matrix] opened, 0 = none */
+	/* inih cuts section names at 50 characters; the reader keeps each
+	 * header here and hands inih "[#N]" instead. */
+	char headers[MAX_SECTIONS + 8][MAX_LINE];
+	int nheaders;
 	char section[MAX_LINE];
 	int seen_scenario_keys;    /* bitmask over case_keys */
 	bool seen_setting[4];      /* name, description, addr, port */
@@ -265,9 +285,34 @@ static void normalise(char *line, size_t size)
 		op++;
 	if (!is_op_char(*op) || (*op == '=' && op[1] != '='))
 		return;
-	*k = '\0';
-	snprintf(tmp, sizeof(tmp), "%s = %s", line, op);
+	snprintf(tmp, sizeof(tmp), "%.*s = %s", (int)(k - line), line, op);
 	snprintf(line, size, "%s", tmp);
+}
+
+/* "[expect old=none]  ; c" -> "[#3]  ; c", keeping "expect old=none". */
+static void alias_section(struct parser *p, char *buf, size_t size)
+{
+	char *end = strchr(buf, ']'), *name = buf + 1, rest[MAX_LINE];
+
+	p->section_line = p->line;
+	if (!end) {
+		fail(p, p->line, "missing ']' in section header%s%s", "", "");
+		return;
+	}
+	if (p->nheaders == MAX_SECTIONS + 8) {
+		fail(p, p->line, "too many sections%s%s", "", "");
+		return;
+	}
+	*end = '\0';
+	while (isspace((unsigned char)*name))
+		name++;
+	for (char *e = name + strlen(name); e > name && isspace((unsigned char)e[-1]); e--)
+		e[-1] = '\0';
+	snprintf(p->headers[p->nheaders], MAX_LINE, "%s", name);
+	if (!strcmp(name, "matrix") && !p->matrix_line)
+		p->matrix_line = p->line;
+	snprintf(rest, sizeof(rest), "%s", end + 1);
+	snprintf(buf, size, "[#%d]%s", p->nheaders++, rest);
 }
 
 static char *reader(char *buf, int num, void *stream)
@@ -293,10 +338,9 @@ static char *reader(char *buf, int num, void *stream)
 	memcpy(buf, start, len);
 	buf[len] = '\0';
 	if (buf[0] == '[')
-		p->section_line = p->line;
-	if (!strncmp(buf, "[matrix]", 8) && !p->matrix_line)
-		p->matrix_line = p->line;
-	normalise(buf, (size_t)num);
+		alias_section(p, buf, (size_t)num);
+	else
+		normalise(buf, (size_t)num);
 	return strcat(buf, "\n");
 }
 
@@ -373,6 +417,16 @@ static int add_matrix_value(struct parser *p, struct matrix_key *m, char *v)
 	return 1;
 }
 
+static bool is_side(const char *key)
+{
+	return !strcmp(key, "old") || !strcmp(key, "new");
+}
+
+static bool opts_conflict(const char *a, const char *b)
+{
+	return (!strcmp(a, "opts") && is_side(b)) || (!strcmp(b, "opts") && is_side(a));
+}
+
 /* A key listed again appends to its list, so long lists can span lines. */
 static int set_matrix_key(struct parser *p, const char *name, const char *value)
 {
@@ -382,9 +436,13 @@ static int set_matrix_key(struct parser *p, const char *name, const char *value)
 
 	if (!k)
 		return fail(p, p->line, "'%s' cannot vary in [matrix] (see portchurn(1))", name, "");
-	for (int i = 0; i < p->nmatrix; i++)
+	for (int i = 0; i < p->nmatrix; i++) {
 		if (p->matrix[i].key == k)
 			m = &p->matrix[i];
+		else if (opts_conflict(name, p->matrix[i].key->name))
+			return fail(p, p->line, "'%s' and '%s' cannot both vary (opts sets old and new)",
+				    name, p->matrix[i].key->name);
+	}
 	if (!m) {
 		if (p->nmatrix == MAX_MATRIX)
 			return fail(p, p->line, "too many keys in [matrix]%s", "", "");
@@ -495,6 +553,8 @@ static int handler(void *user, const char *section, const char *name, const char
 {
 	struct parser *p = user;
 
+	if (section[0] == '#')
+		section = p->headers[atoi(section + 1)];
 	snprintf(p->section, sizeof(p->section), "%s", section);
 	if (!strcmp(section, "scenario")) {
 		int r = set_scenario_key(p, name, value);
@@ -578,7 +638,7 @@ static void case_name(struct parser *p, struct pc_case *c)
 	for (int i = 0; i < p->nmatrix && n < sizeof(c->name); i++) {
 		const struct key_def *k = p->matrix[i].key;
 
-		if (!strcmp(k->name, "old") || !strcmp(k->name, "new"))
+		if (!strcmp(k->name, "old") || !strcmp(k->name, "new") || !strcmp(k->name, "opts"))
 			continue;
 		k->format(c, v, sizeof(v));
 		n += (size_t)snprintf(c->name + n, sizeof(c->name) - n, " %s=%s", k->name, v);

@@ -48,7 +48,7 @@ ParameterizedTestParameters(scenario, errors)
 		  "bind = ok\n[expect new=none]\nbind = eaddrinuse\n", "t.ini:7:", "contradicting" },
 		{ "[server]\nport = 1\n", "t.ini:1:", "unknown section [server]" },
 		{ "cycles = 3\n", "t.ini:1:", "outside a section" },
-		{ "[scenario\ncycles = 3\n", "t.ini:1:", "syntax error" },
+		{ "[scenario\ncycles = 3\n", "t.ini:1:", "missing ']'" },
 		{ "[scenario]\njust some words\n", "t.ini:2:", "syntax error" },
 		{ "; only a comment\n", "t.ini:1:", "no [scenario]" },
 		{ "[scenario]\ndescription = "
@@ -208,4 +208,38 @@ Test(scenario, missing_file_names_it, .timeout = 5)
 
 	cr_assert(pc_scenario_load("/nonexistent/x.ini", err, sizeof(err)) == NULL);
 	cr_assert(strstr(err, "/nonexistent/x.ini") != NULL, "got '%s'", err);
+}
+
+Test(scenario, opts_sets_both_generations, .timeout = 5)
+{
+	struct pc_scenario *s = parse_ok("[matrix]\nopts = none, reuseaddr\nopts_at = before-bind, after-bind\n"
+					 "[expect]\nbind = eaddrinuse\n"
+					 "[expect opts=reuseaddr opts_at=before-bind]\nbind = ok\n");
+
+	cr_assert(s->ncases == 4);
+	cr_assert_str_eq(s->cases[2].name, "old=reuseaddr new=reuseaddr opts_at=before-bind");
+	cr_assert_str_eq(find_exp(&s->cases[2], "bind")->value, "ok");
+	cr_assert_str_eq(find_exp(&s->cases[3], "bind")->value, "eaddrinuse");
+	pc_scenario_free(s);
+}
+
+Test(scenario, opts_and_old_cannot_both_vary, .timeout = 5)
+{
+	char err[512] = "";
+
+	cr_assert(pc_scenario_parse("[matrix]\nopts = none\nold = reuseaddr\n", "t.ini", err,
+				    sizeof(err)) == NULL);
+	cr_assert(strstr(err, "t.ini:3:") && strstr(err, "cannot both vary"), "got '%s'", err);
+}
+
+Test(scenario, long_section_headers_are_kept_whole, .timeout = 5)
+{
+	/* inih itself cuts section names at 50 characters */
+	struct pc_scenario *s = parse_ok(
+		"[matrix]\nold = reuseaddr+reuseport+linger=0\nnew = reuseaddr+reuseport+linger=0\n"
+		"[expect linux old=reuseaddr+reuseport+linger=0 new=reuseaddr+reuseport+linger=0]\n"
+		"bind = ok\n");
+
+	cr_assert_str_eq(find_exp(&s->cases[0], "bind")->value, "ok");
+	pc_scenario_free(s);
 }
