@@ -1,0 +1,247 @@
+/* End to end: the real portchurn runs the real pc-fixture on real sockets.
+ * Each run gets a private network namespace where the machine allows it, so
+ * parallel tests never share ports; the one test that needs the host's
+ * network asks the kernel for a free port. */
+#include "e2e.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#define RUN_TIMEOUT_MS 60000
+
+static const char timewait_ini[] =
+	"[scenario]\nname = tw\ncycles = 3\nrequests = 3\nclose_first = server\n"
+	"[matrix]\nopts = none, reuseaddr\n"
+	"[expect]\nbind = any\n";
+
+Test(e2e, timewait_blocks_plain_bind_not_reuseaddr_on_both, .timeout = 90)
+{
+	const char *args[] = { "run", "@/s.ini", "--out", "@/out", "-q", NULL };
+	struct e2e t;
+	json_t *r, *none, *reuse, *rec;
+
+	e2e_init(&t);
+	e2e_write(&t, "s.ini", timewait_ini);
+	cr_assert(e2e_run(&t, args, RUN_TIMEOUT_MS) == 0, "exit %d: %s", t.status,
+		  e2e_read(&t, "stderr"));
+	r = e2e_json(&t, "out/results.json");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "schema")), "portchurn/1");
+	none = e2e_case(r, 0);
+	reuse = e2e_case(r, 1);
+	cr_assert_str_eq(json_string_value(json_object_get(none, "name")), "old=none new=none");
+	cr_assert(e2e_int(none, "bind.failed") == 3, "no SO_REUSEADDR: every rebind must fail");
+	cr_assert(e2e_int(none, "bind.errors.EADDRINUSE") == 3, "the failures are EADDRINUSE");
+	cr_assert(e2e_int(reuse, "bind.ok") == 3, "SO_REUSEADDR on both: every rebind works");
+	rec = json_array_get(json_object_get(none, "records"), 0);
+	if (json_is_object(json_object_get(rec, "at_kill")))
+		cr_assert(e2e_int(rec, "at_kill.time_wait") >= 3,
+			  "3 requests closed by the server leave >= 3 TIME_WAIT sockets");
+	rec = json_array_get(json_object_get(reuse, "records"), 2);
+	cr_assert(e2e_int(rec, "listen_ns") > e2e_int(rec, "reaped_ns"),
+		  "the new generation listens after the old one was reaped");
+	cr_assert(e2e_int(rec, "first_ok_ns") >= e2e_int(rec, "listen_ns"),
+		  "the first HTTP 200 comes after listen()");
+	json_decref(r);
+	cr_assert(strstr(e2e_read(&t, "out/junit.xml"), "<testcase") != NULL, "junit.xml written");
+	cr_assert(strstr(e2e_read(&t, "out/cycles.csv"), "old=reuseaddr new=reuseaddr") != NULL);
+	cr_assert(strstr(e2e_read(&t, "out/summary.md"), "| old=none new=none |") != NULL,
+		  "summary.md has a row per case");
+	e2e_assert_no_leftovers(&t);
+}
+
+Test(e2e, failed_expectation_exits_1_and_says_what, .timeout = 90)
+{
+	const char *args[] = { "run", "@/s.ini", "--out", "@/out", "-q", NULL };
+	struct e2e t;
+	json_t *r, *exp;
+
+	e2e_init(&t);
+	e2e_write(&t, "s.ini", "[scenario]\nname = f\ncycles = 2\n[expect]\nbind = ok\n");
+	cr_assert(e2e_run(&t, args, RUN_TIMEOUT_MS) == 1, "exit %d, want 1", t.status);
+	r = e2e_json(&t, "out/results.json");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "verdict")), "fail");
+	exp = json_array_get(json_object_get(e2e_case(r, 0), "expectations"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(exp, "status")), "failed");
+	cr_assert(strstr(json_string_value(json_object_get(exp, "measured")), "EADDRINUSE 2/2"),
+		  "measured: %s", json_string_value(json_object_get(exp, "measured")));
+	cr_assert(strstr(e2e_read(&t, "stdout"), "FAIL") != NULL, "the table says FAIL");
+	json_decref(r);
+	e2e_assert_no_leftovers(&t);
+}
+
+Test(e2e, graceful_sigterm_exits_zero, .timeout = 90)
+{
+	const char *args[] = { "run", "@/s.ini", "--out", "@/out", "-q", NULL };
+	struct e2e t;
+	json_t *r, *recs;
+
+	e2e_init(&t);
+	e2e_write(&t, "s.ini", "[scenario]\nname = term\ncycles = 3\nsignal = TERM\n"
+		  "opts = reuseaddr\nclose_first = client\n[expect]\nbind = ok\nescalated = 0\n");
+	cr_assert(e2e_run(&t, args, RUN_TIMEOUT_MS) == 0, "exit %d: %s %s", t.status,
+		  e2e_read(&t, "stderr"), e2e_read(&t, "stdout"));
+	r = e2e_json(&t, "out/results.json");
+	recs = json_object_get(e2e_case(r, 0), "records");
+	cr_assert(json_array_size(recs) == 3);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert(e2e_int(json_array_get(recs, i), "old_exit") == 0,
+			  "cycle %zu: SIGTERM must end the fixture with status 0", i);
+	json_decref(r);
+	e2e_assert_no_leftovers(&t);
+}
+
+Test(e2e, leaked_child_holds_the_port_and_is_cleaned_up, .timeout = 90)
+{
+	const char *args[] = { "run", "@/s.ini", "--out", "@/out", "-q", NULL };
+	struct e2e t;
+	json_t *r, *c, *rec;
+
+	e2e_init(&t);
+	e2e_write(&t, "s.ini", "[scenario]\nname = leak\ncycles = 2\nleak_child = yes\n"
+		  "opts = reuseaddr\n[expect]\nbind = eaddrinuse\nleaked = 2\n");
+	cr_assert(e2e_run(&t, args, RUN_TIMEOUT_MS) == 0, "exit %d: %s", t.status,
+		  e2e_read(&t, "stdout"));
+	r = e2e_json(&t, "out/results.json");
+	c = e2e_case(r, 0);
+	cr_assert(e2e_int(c, "bind.errors.EADDRINUSE") == 2,
+		  "the orphaned child's listener blocks every new generation");
+	rec = json_array_get(json_object_get(c, "records"), 0);
+	cr_assert(e2e_int(rec, "leaked") == 1, "one leaked process per killed generation");
+	if (json_is_object(json_object_get(rec, "at_bind")))
+		cr_assert(e2e_int(rec, "at_bind.listen") >= 1, "the census sees the orphan's LISTEN");
+	json_decref(r);
+	e2e_assert_no_leftovers(&t);
+}
+
+/* SIGINT in the middle of a long run: exit 130, valid partial reports
+ * marked interrupted, and no fixture left behind. */
+Test(e2e, sigint_leaves_partial_reports_and_no_process, .timeout = 90)
+{
+	const char *args[] = { "run", "@/s.ini", "--out", "@/out", "-q", NULL };
+	struct e2e t;
+	json_t *r;
+
+	e2e_init(&t);
+	e2e_write(&t, "s.ini", "[scenario]\nname = long\ncycles = 100000\nopts = reuseaddr\n"
+		  "leak_child = yes\n[matrix]\nsignal = TERM, KILL\n[expect]\nbind = any\n");
+	e2e_start(&t, args);
+	/* wait (bounded) until a fixture runs, i.e. the run is under way */
+	for (int i = 0; i < 2000 && e2e_tagged_alive(&t) < 2; i++)
+		e2e_sleep_ms(5);
+	cr_assert(e2e_tagged_alive(&t) >= 2, "no fixture was started");
+	kill(t.pid, SIGINT);
+	cr_assert(e2e_wait(&t, 20000) == 130, "exit %d, want 130: %s", t.status,
+		  e2e_read(&t, "stderr"));
+	r = e2e_json(&t, "out/results.json");
+	cr_assert(json_is_true(json_object_get(r, "interrupted")), "marked interrupted");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "verdict")), "fail");
+	json_decref(r);
+	cr_assert(strstr(e2e_read(&t, "out/junit.xml"), "</testsuites>") != NULL,
+		  "junit.xml is complete");
+	e2e_assert_no_leftovers(&t);
+}
+
+Test(e2e, scenario_error_exits_2_with_file_and_line, .timeout = 30)
+{
+	const char *args[] = { "run", "@/bad.ini", "--out", "@/out", "-q", NULL };
+	char want[200];
+	struct e2e t;
+
+	e2e_init(&t);
+	e2e_write(&t, "bad.ini", "[scenario]\ncycles = 2\n\n[matrix]\nold = none, sometimes\n");
+	cr_assert(e2e_run(&t, args, 10000) == 2, "exit %d, want 2", t.status);
+	snprintf(want, sizeof(want), "%s/bad.ini:5: unknown socket option 'sometimes'", t.dir);
+	cr_assert(strstr(e2e_read(&t, "stderr"), want) != NULL, "stderr: %s",
+		  e2e_read(&t, "stderr"));
+	cr_assert(access(strcat(strcpy(want, t.dir), "/out/results.json"), F_OK) != 0,
+		  "a bad scenario must not start a partial run");
+}
+
+struct usage_case {
+	char args[4][32];
+	char message[64];
+};
+
+ParameterizedTestParameters(e2e, usage_errors)
+{
+	static struct usage_case cases[] = {
+		{ { "run", "--cycles", "0" }, "--cycles needs a number" },
+		{ { "run", "--netns", "maybe" }, "--netns takes auto, on or off" },
+		{ { "run", "--bogus" }, "unknown or incomplete option '--bogus'" },
+		{ { "run", "--case", "nothing-matches-this" }, "no case matches" },
+		{ { "frobnicate" }, "unknown command 'frobnicate'" },
+		{ { "list", "/nonexistent.ini" }, "/nonexistent.ini: No such file" },
+	};
+	return cr_make_param_array(struct usage_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct usage_case *c, e2e, usage_errors, .timeout = 30)
+{
+	const char *args[6] = { 0 };
+	const char *err;
+	struct e2e t;
+	int n = 0;
+
+	for (; n < 4 && c->args[n][0]; n++)
+		args[n] = c->args[n];
+	e2e_init(&t);
+	cr_assert(e2e_run(&t, args, 10000) == 2, "%s: exit %d, want 2", c->args[0], t.status);
+	err = e2e_read(&t, "stderr");
+	cr_assert(strstr(err, c->message) != NULL, "stderr '%s' should say '%s'", err, c->message);
+	cr_assert(strchr(err, '\n') == err + strlen(err) - 1, "one line: '%s'", err);
+}
+
+Test(e2e, list_prints_the_cases, .timeout = 30)
+{
+	const char *args[] = { "list", "@/s.ini", NULL };
+	struct e2e t;
+
+	e2e_init(&t);
+	e2e_write(&t, "s.ini", timewait_ini);
+	cr_assert(e2e_run(&t, args, 10000) == 0);
+	cr_assert_str_eq(e2e_read(&t, "stdout"), "old=none new=none\nold=reuseaddr new=reuseaddr\n");
+}
+
+/* A port held by a process portchurn did not start: exit 3, the holder
+ * named, and the holder left alone. Needs the host's network, so the
+ * kernel picks the port. */
+Test(e2e, foreign_listener_is_named_and_left_alone, .timeout = 60)
+{
+	const char *args[] = { "run", "@/s.ini", "--out", "@/out", "-q", "--netns", "off", NULL };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	char ini[256], pid[32];
+	struct e2e t;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 1) == 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	e2e_init(&t);
+	snprintf(ini, sizeof(ini), "[scenario]\nname = foreign\ncycles = 1\nport = %d\n",
+		 ntohs(a.sin_port));
+	e2e_write(&t, "s.ini", ini);
+	cr_assert(e2e_run(&t, args, 30000) == 3, "exit %d, want 3: %s", t.status,
+		  e2e_read(&t, "stderr"));
+	snprintf(pid, sizeof(pid), "pid %d", (int)getpid());
+	cr_assert(strstr(e2e_read(&t, "stderr"), pid) != NULL, "stderr should name %s: %s", pid,
+		  e2e_read(&t, "stderr"));
+	cr_assert(listen(fd, 1) == 0, "our listener is still ours");
+	close(fd);
+}
+
+Test(e2e, results_name_the_isolation_mode, .timeout = 60)
+{
+	const char *args[] = { "run", "@/s.ini", "--out", "@/out", "-q", "--netns", "on", NULL };
+	struct e2e t;
+	json_t *r;
+
+	if (geteuid() != 0)
+		cr_skip_test("--netns on needs root or user namespaces; not asserted here");
+	e2e_init(&t);
+	e2e_write(&t, "s.ini", "[scenario]\nname = ns\ncycles = 1\nopts = reuseaddr\n");
+	cr_assert(e2e_run(&t, args, 30000) == 0, "exit %d: %s", t.status, e2e_read(&t, "stderr"));
+	r = e2e_json(&t, "out/results.json");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "netns")), "private");
+	json_decref(r);
+}
