@@ -245,3 +245,51 @@ Test(e2e, results_name_the_isolation_mode, .timeout = 60)
 	cr_assert_str_eq(json_string_value(json_object_get(r, "netns")), "private");
 	json_decref(r);
 }
+
+/* Every --flag in the help texts is in the man page, and the other way round. */
+static void flags_of(const char *text, char flags[][32], int *n)
+{
+	for (const char *p = strstr(text, "--"); p; p = strstr(p + 2, "--")) {
+		int len = 2;
+
+		while (p[len] == '-' || (p[len] >= 'a' && p[len] <= 'z'))
+			len++;
+		if (len > 2 && *n < 64)
+			snprintf(flags[(*n)++], 32, "%.*s", len, p);
+	}
+}
+
+Test(e2e, help_and_man_page_agree, .timeout = 30)
+{
+	const char *topics[] = { "--help", "run", "list" };
+	char help[1 << 14] = "", man[1 << 16], flags[64][32], path[512];
+	int nhelp = 0, nman = 0;
+	size_t len = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < 3; i++) {
+		const char *args[] = { "help", topics[i], NULL };
+		struct e2e t;
+
+		e2e_init(&t);
+		cr_assert(e2e_run(&t, args, 10000) == 0);
+		strncat(help, e2e_read(&t, "stdout"), sizeof(help) - strlen(help) - 1);
+	}
+	snprintf(path, sizeof(path), "%s/doc/portchurn.1", PC_SOURCE_DIR);
+	f = fopen(path, "r");
+	cr_assert(f != NULL, "%s", path);
+	for (int c; (c = fgetc(f)) != EOF && len < sizeof(man) - 1;)
+		if (c != '\\')
+			man[len++] = (char)c;
+	man[len] = '\0';
+	fclose(f);
+	flags_of(help, flags, &nhelp);
+	cr_assert(nhelp > 5, "found %d flags in the help texts", nhelp);
+	for (int i = 0; i < nhelp; i++)
+		cr_assert(strstr(man, flags[i]) != NULL, "%s is in --help but not in portchurn.1",
+			  flags[i]);
+	flags_of(man, flags, &nman);
+	for (int i = 0; i < nman; i++)
+		cr_assert(strstr(help, flags[i]) != NULL, "%s is in portchurn.1 but not in --help",
+			  flags[i]);
+}
