@@ -88,14 +88,19 @@ static bool port_free(const char *addr, int port)
 /* Names the LISTEN holder of a fixed port, or says it is free of them. */
 static int check_fixed_port(struct engine *e, char *msg, size_t len)
 {
+	struct pc_census c = { 0 };
 	struct pc_holder h[4];
 	bool incomplete = false;
-	int n = 0;
+	int n = 0, port = e->sc->port;
 
-	if (pc_sockstate_listeners(e->sc->port, h, 4, &n, &incomplete) < 0 || !n)
-		return 0;
-	snprintf(msg, len, "port %d is held by another process: pid %d (%s)%s", e->sc->port,
-		 h[0].pid, h[0].comm, incomplete ? "; some processes could not be inspected" : "");
+	if (pc_sockstate_census(port, &c) < 0 || !c.listen)
+		return 0;   /* unknown here: the fixture's bind will tell */
+	if (pc_sockstate_listeners(port, h, 4, &n, &incomplete) == 0 && n > 0)
+		snprintf(msg, len, "port %d is held by another process: pid %d (%s)", port,
+			 h[0].pid, h[0].comm);
+	else
+		snprintf(msg, len, "port %d has a listener that no visible process holds "
+			 "(another pid namespace, or no permission to look)", port);
 	return -EADDRINUSE;
 }
 
