@@ -451,7 +451,9 @@ static int scan_fds(int procfd, int pid, struct holder_scan *s)
 	}
 	dir = fdopendir(fd);
 	if (!dir) {
-		err = -errno;
+		/* fdopendir() stats the folder, which fails once the process
+		 * is gone: then it holds nothing. */
+		err = errno == ENOMEM ? -ENOMEM : 0;
 		close(fd);
 		return err;
 	}

@@ -126,10 +126,12 @@ Test(e2e, sigint_leaves_partial_reports_and_no_process, .timeout = 90)
 	e2e_write(&t, "s.ini", "[scenario]\nname = long\ncycles = 100000\nopts = reuseaddr\n"
 		  "leak_child = yes\n[matrix]\nsignal = TERM, KILL\n[expect]\nbind = any\n");
 	e2e_start(&t, args);
-	/* wait (bounded) until a fixture runs, i.e. the run is under way */
-	for (int i = 0; i < 2000 && e2e_tagged_alive(&t) < 2; i++)
+	/* wait (bounded) until portchurn and a fixture run (both are tagged) */
+	int alive = 0;
+
+	for (int i = 0; i < 2000 && (alive = e2e_tagged_alive(&t)) < 2; i++)
 		e2e_sleep_ms(5);
-	cr_assert(e2e_tagged_alive(&t) >= 2, "no fixture was started");
+	cr_assert(alive >= 2, "no fixture was started");
 	kill(t.pid, SIGINT);
 	cr_assert(e2e_wait(&t, 20000) == 130, "exit %d, want 130: %s", t.status,
 		  e2e_read(&t, "stderr"));
