@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 
 #include "churn.h"
+#include "cli.h"
 #include "report.h"
 #include "scenario.h"
 #include "sys.h"
@@ -27,7 +28,10 @@
 #define PC_BINDIR "/usr/local/bin"
 #endif
 
-enum { EXIT_PASS = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_ENV = 3, EXIT_INTERRUPTED = 130 };
+enum {
+	EXIT_PASS = PC_EXIT_PASS, EXIT_FAILED = PC_EXIT_FAILED, EXIT_USAGE = PC_EXIT_USAGE,
+	EXIT_ENV = PC_EXIT_ENV, EXIT_INTERRUPTED = PC_EXIT_INTERRUPTED,
+};
 
 static volatile sig_atomic_t g_stop;
 static const char *g_argv0 = "portchurn";
@@ -97,7 +101,7 @@ struct cli {
 	bool tty, color;
 };
 
-static int usage_error(const char *fmt, const char *arg)
+int pc_cli_usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "portchurn: ");
 	fprintf(stderr, fmt, arg);
@@ -133,17 +137,17 @@ static int parse_run_flags(int argc, char **argv, struct cli *c)
 		case 'n':
 			c->cycles = (int)strtol(optarg, &end, 10);
 			if (*end || c->cycles < 1 || c->cycles > 1000000)
-				return usage_error("--cycles needs a number from 1 to 1000000, not '%s'",
+				return pc_cli_usage_error("--cycles needs a number from 1 to 1000000, not '%s'",
 						   optarg);
 			break;
 		case 'N':
 			if (!strcmp(optarg, "auto")) c->netns = NETNS_AUTO;
 			else if (!strcmp(optarg, "on")) c->netns = NETNS_ON;
 			else if (!strcmp(optarg, "off")) c->netns = NETNS_OFF;
-			else return usage_error("--netns takes auto, on or off, not '%s'", optarg);
+			else return pc_cli_usage_error("--netns takes auto, on or off, not '%s'", optarg);
 			break;
 		default:
-			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			return pc_cli_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
 	return 0;
@@ -410,7 +414,7 @@ static int cmd_run(int argc, char **argv)
 	if (code)
 		return code;
 	if (argc - optind > 64)
-		return usage_error("at most 64 scenario files%s", "");
+		return pc_cli_usage_error("at most 64 scenario files%s", "");
 	code = load_all(argc - optind, argv + optind, &c, s, &n);
 	if (code)
 		return code;
@@ -444,9 +448,9 @@ static int cmd_list(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] == '-')
-			return usage_error("unknown option '%s' for list", argv[i]);
+			return pc_cli_usage_error("unknown option '%s' for list", argv[i]);
 	if (argc - 1 > 64)
-		return usage_error("at most 64 scenario files%s", "");
+		return pc_cli_usage_error("at most 64 scenario files%s", "");
 	code = load_all(argc - 1, argv + 1, &c, s, &n);
 	if (code)
 		return code;
@@ -459,34 +463,48 @@ static int cmd_list(int argc, char **argv)
 	return EXIT_PASS;
 }
 
+static int cmd_help(int argc, char **argv);
+
+static const struct pc_command commands[] = {
+	{ "run", cmd_run, usage_run },
+	{ "list", cmd_list, usage_list },
+	{ "help", cmd_help, usage_main },
+};
+
+static const struct pc_command *command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
 static int cmd_help(int argc, char **argv)
 {
-	const char *topic = argc > 1 ? argv[1] : "";
+	const struct pc_command *c = argc > 1 ? command_find(argv[1]) : NULL;
 
-	fputs(!strcmp(topic, "run") ? usage_run : !strcmp(topic, "list") ? usage_list : usage_main,
-	      stdout);
+	fputs(c ? c->usage : usage_main, stdout);
 	return EXIT_PASS;
 }
 
 int main(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : "";
+	const char *name = argc > 1 ? argv[1] : "";
+	const struct pc_command *c;
 
 	g_argv0 = argv[0];
-
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
-		return cmd_help(argc - 1, argv + 1);
-	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+	if (!strcmp(name, "-h") || !strcmp(name, "--help"))
+		return cmd_help(1, argv + 1);
+	if (!strcmp(name, "-V") || !strcmp(name, "--version")) {
 		printf("portchurn %s\n", PC_VERSION);
 		return EXIT_PASS;
 	}
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(cmd, "list"))
-		return cmd_list(argc - 1, argv + 1);
-	if (!*cmd) {
+	if (!*name) {
 		fputs(usage_main, stderr);
 		return EXIT_USAGE;
 	}
-	return usage_error("unknown command '%s'", cmd);
+	c = command_find(name);
+	if (!c)
+		return pc_cli_usage_error("unknown command '%s'", name);
+	return c->main(argc - 1, argv + 1);
 }
