@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "diagnose.h"
 #include "errname.h"
 #include "expect.h"
 #include "probe.h"
@@ -227,6 +228,25 @@ static void census(int port, struct pc_census *out)
 		out->known = false;
 }
 
+#define MAX_HOLDERS 8
+
+static void diagnose(const struct pc_case *c, const struct pc_gen *old, struct pc_cycle *cy)
+{
+	struct pc_holder h[MAX_HOLDERS];
+	struct pc_bind_evidence ev = {
+		.bind_errno = cy->bind_errno, .census = cy->at_bind, .holders = h,
+		.old_pid = old->pid, .old_leak_pid = old->leak_pid, .spec = c,
+	};
+	bool incomplete;
+	int n = 0;
+
+	if (cy->at_bind.listen)
+		ev.holders_known = pc_sockstate_listeners(cy->port, h, MAX_HOLDERS, &n,
+							   &incomplete) == 0;
+	ev.nholders = n < MAX_HOLDERS ? n : MAX_HOLDERS;
+	pc_diagnose_bind(&ev, cy->diagnosis, sizeof(cy->diagnosis));
+}
+
 static void kill_old(const struct pc_case *c, struct pc_gen *old, struct pc_cycle *cy)
 {
 	cy->kill_ns = pc_now_ns();
@@ -280,6 +300,8 @@ static int run_cycle(struct engine *e, struct pc_case_result *r, struct pc_gen *
 	}
 	record_new(new, rc, cy);
 	census(cy->port, &cy->at_bind);
+	if (cy->bind_errno)
+		diagnose(c, old, cy);
 	if (rc == 0 && gen_up(new)) {
 		cy->first_ok_ns = first_ok(e, cy->port);
 		pc_http_close(e->http);

@@ -426,7 +426,7 @@ static void console_row(const struct pc_case_result *r, int width, FILE *out)
 {
 	const struct pc_exp_result *e = pc_report_first_failed(r);
 	const char *v = pc_report_case_verdict(r);
-	char name[PC_CASE_NAME_MAX], p50[32] = "-", p99[32] = "-", a[200], b[200];
+	char name[PC_CASE_NAME_MAX], p50[32] = "-", p99[32] = "-", a[400], b[200];
 
 	console_clean(r->spec->name, name, sizeof(name));
 	if (r->rebind.n) {
@@ -445,6 +445,10 @@ static void console_row(const struct pc_case_result *r, int width, FILE *out)
 		fprintf(out, "  %s: measured %s", a, b);
 	}
 	fputc('\n', out);
+	if (!strcmp(v, "fail") && r->diagnosis) {
+		console_clean(r->diagnosis, a, sizeof(a));
+		fprintf(out, "  why: %s\n", a);
+	}
 }
 
 void pc_report_console(const struct pc_run *run, FILE *out)

@@ -27,7 +27,7 @@ static const char header[] =
 	"case,cycle,port,old_pid,new_pid,kill_ns,reaped_ns,spawn_ns,bind_ns,listen_ns,"
 	"first_ok_ns,bind_errno,bind_attempts,blocked_ns,rebind_ns,restart_ns,escalated,"
 	"old_exit,leaked,requests_ok,requests_failed,tw_at_kill,fw2_at_kill,"
-	"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,error\n";
+	"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,diagnosis,error\n";
 
 static void csv_text(FILE *out, const char *s)
 {
@@ -79,6 +79,8 @@ static void csv_row(FILE *out, const char *name, const struct pc_cycle *c)
 		c->requests_ok, c->requests_failed);
 	csv_census(out, &c->at_kill);
 	csv_census(out, &c->at_bind);
+	csv_text(out, c->diagnosis);
+	fputc(',', out);
 	csv_text(out, c->error);
 	fputc('\n', out);
 }

@@ -23,6 +23,9 @@
  *                             mean, stddev (real ns)}, or null when n == 0,
  *     expectations[] {text, line, held (n/a counts as held),
  *                     status ("held" | "failed" | "n/a"), measured},
+ *     census_max {at_kill, at_bind}: per-state maxima over the cycles (each
+ *       as a census object below, or null when not known),
+ *     diagnosis (why the first failed bind failed, or null),
  *     verdict ("pass" | "fail" | "error"), env_error (string or null),
  *     records[]  one per cycle: index, port, old_pid, new_pid, old_ready_ns,
  *       kill_ns, reaped_ns, spawn_ns, bind_ns, listen_ns, first_ok_ns
@@ -31,6 +34,7 @@
  *       old_exit (status >= 0 or -signal), leaked, requests_ok,
  *       requests_failed, at_kill, at_bind ({listen, established, time_wait,
  *       fin_wait1, fin_wait2, close_wait, other} or null when not known),
+ *       diagnosis (string, or null when the bind did not fail),
  *       error (string or null), rebind_ns, restart_ns (derived, integer ns,
  *       null when the cycle has no such figure).
  *
@@ -143,6 +147,18 @@ static json_t *census_json(const struct pc_census *c)
 	return done(o, bad);
 }
 
+static json_t *census_max_json(const struct pc_case_result *r)
+{
+	json_t *o = json_object();
+	int bad = !o;
+
+	if (o) {
+		bad |= json_object_set_new(o, "at_kill", census_json(&r->peak_at_kill));
+		bad |= json_object_set_new(o, "at_bind", census_json(&r->peak_at_bind));
+	}
+	return done(o, bad);
+}
+
 static json_t *figure_json(int64_t v)
 {
 	return v < 0 ? json_null() : jint(v);
@@ -176,6 +192,7 @@ static json_t *cycle_json(const struct pc_cycle *c)
 	bad |= json_object_set_new(o, "requests_failed", json_integer(c->requests_failed));
 	bad |= json_object_set_new(o, "at_kill", census_json(&c->at_kill));
 	bad |= json_object_set_new(o, "at_bind", census_json(&c->at_bind));
+	bad |= json_object_set_new(o, "diagnosis", jstr_or_null(c->diagnosis));
 	bad |= json_object_set_new(o, "error", jstr_or_null(c->error));
 	bad |= json_object_set_new(o, "rebind_ns", figure_json(pc_cycle_rebind_ns(c)));
 	bad |= json_object_set_new(o, "restart_ns", figure_json(pc_cycle_restart_ns(c)));
@@ -271,6 +288,8 @@ static json_t *case_json(const struct pc_case_result *r)
 	bad |= json_object_set_new(o, "restart_ns", stats_json(&r->restart));
 	bad |= json_object_set_new(o, "expectations",
 				   array_of(r->exps, r->nexps, sizeof(*r->exps), exp_item));
+	bad |= json_object_set_new(o, "census_max", census_max_json(r));
+	bad |= json_object_set_new(o, "diagnosis", jstr_or_null(r->diagnosis ? r->diagnosis : ""));
 	bad |= json_object_set_new(o, "verdict", json_string(pc_report_case_verdict(r)));
 	bad |= json_object_set_new(o, "env_error", jstr_or_null(r->env_error));
 	bad |= json_object_set_new(o, "records",

@@ -130,6 +130,10 @@ static void case_failure(FILE *out, const struct pc_case_result *r)
 		xml_put(out, r->exps[i].measured, false);
 		fprintf(out, " (scenario line %d)", r->exps[i].line);
 	}
+	if (r->diagnosis) {
+		fputs("\nwhy the bind failed: ", out);
+		xml_put(out, r->diagnosis, false);
+	}
 	fputs("</failure>\n", out);
 }
 

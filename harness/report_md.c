@@ -111,6 +111,27 @@ static void md_verdict(FILE *out, const struct pc_run *run)
 	fputs(run->interrupted ? " (interrupted)\n\n" : "\n\n", out);
 }
 
+/* Why binds failed, one line per case that had a failed bind. */
+static void md_diagnoses(FILE *out, const struct pc_run *run)
+{
+	bool any = false;
+
+	for (int i = 0; i < run->ncases; i++) {
+		const struct pc_case_result *r = &run->cases[i];
+
+		if (!r->diagnosis)
+			continue;
+		if (!any)
+			fputs("\n### Why binds failed\n\n", out);
+		any = true;
+		fputs("- **", out);
+		md_put(out, r->spec->name);
+		fputs("**: ", out);
+		md_put(out, r->diagnosis);
+		fputc('\n', out);
+	}
+}
+
 int pc_report_md(const struct pc_run *run, FILE *out)
 {
 	const struct pc_scenario *s = run->scenario;
@@ -130,6 +151,7 @@ int pc_report_md(const struct pc_run *run, FILE *out)
 		md_put(out, s->cases[i].name);
 		fputs(" | – | – | – | – | – | NOT RUN | |\n", out);
 	}
+	md_diagnoses(out, run);
 	pc_report_fmt_fixed3(pc_report_span_ns(run->started_ns, run->finished_ns),
 			     PC_REPORT_NS_PER_S, dur, sizeof(dur));
 	fputs("\nnetns: ", out);

@@ -61,15 +61,38 @@ static void stats_of(const struct pc_case_result *r, int64_t (*fig)(const struct
 /* A cycle counts as bound when bind() reported no error and the new
  * generation got as far as bind or listen; a cycle that never reached bind()
  * (spawn failed, harness error) is neither ok nor failed. */
+#define PC_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+static void census_peak(struct pc_census *peak, const struct pc_census *c)
+{
+	if (!c->known)
+		return;
+	peak->known = true;
+	peak->listen = PC_MAX(peak->listen, c->listen);
+	peak->established = PC_MAX(peak->established, c->established);
+	peak->time_wait = PC_MAX(peak->time_wait, c->time_wait);
+	peak->fin_wait1 = PC_MAX(peak->fin_wait1, c->fin_wait1);
+	peak->fin_wait2 = PC_MAX(peak->fin_wait2, c->fin_wait2);
+	peak->close_wait = PC_MAX(peak->close_wait, c->close_wait);
+	peak->other = PC_MAX(peak->other, c->other);
+}
+
 void pc_case_result_summarize(struct pc_case_result *r)
 {
 	int64_t *buf = NULL;
 
 	r->bind_ok = r->bind_failed = r->nerrors = 0;
 	memset(r->errors, 0, sizeof(r->errors));
+	memset(&r->peak_at_kill, 0, sizeof(r->peak_at_kill));
+	memset(&r->peak_at_bind, 0, sizeof(r->peak_at_bind));
+	r->diagnosis = NULL;
 	for (int i = 0; i < r->ncycles; i++) {
 		const struct pc_cycle *c = &r->cycles[i];
 
+		census_peak(&r->peak_at_kill, &c->at_kill);
+		census_peak(&r->peak_at_bind, &c->at_bind);
+		if (!r->diagnosis && c->diagnosis[0])
+			r->diagnosis = c->diagnosis;
 		if (c->bind_errno) {
 			r->bind_failed++;
 			count_errno(r, c->bind_errno);

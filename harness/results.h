@@ -32,6 +32,7 @@ struct pc_cycle {
 	int leaked;           /* processes of the old group still alive after reap */
 	int requests_ok, requests_failed;  /* traffic to the old generation */
 	struct pc_census at_kill, at_bind;
+	char diagnosis[320];  /* why the bind failed, from evidence; "" if it did not */
 	char error[160];      /* harness-side problem in this cycle, if any */
 };
 
@@ -61,6 +62,8 @@ struct pc_case_result {
 	struct pc_errno_count errors[8];
 	int nerrors;
 	struct pc_stats rebind, restart;  /* over cycles that have the figure */
+	struct pc_census peak_at_kill, peak_at_bind;  /* per-state maxima over cycles */
+	const char *diagnosis;       /* the first failed bind's, or NULL */
 	struct pc_exp_result *exps;
 	int nexps;
 	bool pass;                   /* every expectation held or n/a, no env error */

@@ -33,6 +33,11 @@ Test(e2e, timewait_blocks_plain_bind_not_reuseaddr_on_both, .timeout = 90)
 	cr_assert(e2e_int(none, "bind.failed") == 3, "no SO_REUSEADDR: every rebind must fail");
 	cr_assert(e2e_int(none, "bind.errors.EADDRINUSE") == 3, "the failures are EADDRINUSE");
 	cr_assert(e2e_int(reuse, "bind.ok") == 3, "SO_REUSEADDR on both: every rebind works");
+	if (json_is_object(json_object_get(json_object_get(none, "census_max"), "at_bind")))
+		cr_assert(strstr(json_string_value(json_object_get(none, "diagnosis")),
+				 "TIME_WAIT sockets left by the old generation"),
+			  "diagnosis: %s", json_string_value(json_object_get(none, "diagnosis")));
+	cr_assert(json_is_null(json_object_get(reuse, "diagnosis")), "no failed bind, no diagnosis");
 	rec = json_array_get(json_object_get(none, "records"), 0);
 	if (json_is_object(json_object_get(rec, "at_kill")))
 		cr_assert(e2e_int(rec, "at_kill.time_wait") >= 3,
@@ -108,8 +113,12 @@ Test(e2e, leaked_child_holds_the_port_and_is_cleaned_up, .timeout = 90)
 		  "the orphaned child's listener blocks every new generation");
 	rec = json_array_get(json_object_get(c, "records"), 0);
 	cr_assert(e2e_int(rec, "leaked") == 1, "one leaked process per killed generation");
-	if (json_is_object(json_object_get(rec, "at_bind")))
+	if (json_is_object(json_object_get(rec, "at_bind"))) {
 		cr_assert(e2e_int(rec, "at_bind.listen") >= 1, "the census sees the orphan's LISTEN");
+		cr_assert(strstr(json_string_value(json_object_get(rec, "diagnosis")),
+				 "orphaned child of the killed generation"),
+			  "diagnosis: %s", json_string_value(json_object_get(rec, "diagnosis")));
+	}
 	json_decref(r);
 	e2e_assert_no_leftovers(&t);
 }

@@ -620,7 +620,7 @@ Test(report_files, csv_rows)
 		"case,cycle,port,old_pid,new_pid,kill_ns,reaped_ns,spawn_ns,bind_ns,listen_ns,"
 		"first_ok_ns,bind_errno,bind_attempts,blocked_ns,rebind_ns,restart_ns,escalated,"
 		"old_exit,leaked,requests_ok,requests_failed,tw_at_kill,fw2_at_kill,"
-		"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,error";
+		"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,diagnosis,error";
 	char *csv = slurp(path_in(dir, "cycles.csv")), *save = NULL, *line;
 	char f[40][192];
 	int row = 0;
@@ -631,7 +631,7 @@ Test(report_files, csv_rows)
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		int n = csv_split(line, f, 40);
 
-		cr_assert_eq(n, 28, "cycles.csv row %d: %d fields, want 28: %s", row + 1, n, line);
+		cr_assert_eq(n, 29, "cycles.csv row %d: %d fields, want 29: %s", row + 1, n, line);
 		row++;
 		if (row == 1) {
 			cr_assert_str_eq(f[0], NAME_PASS, "cycles.csv row 1: case is \"%s\"", f[0]);
@@ -647,8 +647,9 @@ Test(report_files, csv_rows)
 			cr_assert_str_eq(f[14], "", "cycles.csv row 5: rebind_ns should be empty");
 			cr_assert_str_eq(f[16], "1", "cycles.csv row 5: escalated \"%s\"", f[16]);
 			cr_assert_str_eq(f[24], "2", "cycles.csv row 5: tw_at_bind \"%s\"", f[24]);
-			cr_assert_str_eq(f[27], "bind: in use, retried 3\" times, gave up next",
-					 "cycles.csv row 5: error \"%s\"", f[27]);
+			cr_assert_str_eq(f[27], "", "cycles.csv row 5: no diagnosis \"%s\"", f[27]);
+			cr_assert_str_eq(f[28], "bind: in use, retried 3\" times, gave up next",
+					 "cycles.csv row 5: error \"%s\"", f[28]);
 		}
 	}
 	cr_assert_eq(row, 5, "cycles.csv: %d rows, want one per cycle (3 + 2 + 0)", row);
