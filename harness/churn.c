@@ -202,8 +202,24 @@ static void traffic(struct engine *e, const struct pc_case *c, int port, struct 
 		else
 			cy->requests_failed++;
 	}
-	/* With close_first = client this is the client closing first. */
-	pc_http_close(e->http);
+	/* With close_first = client this is the client closing first;
+	 * keep_open holds the connection through the kill instead. */
+	if (!c->keep_open)
+		pc_http_close(e->http);
+}
+
+/* A new generation bound beside the old one's leaked child: the kernel
+ * spreads connections over both listeners. Count who answers. */
+static void served_by(struct engine *e, const struct pc_case *c, const struct pc_gen *old,
+		      const struct pc_gen *new, struct pc_cycle *cy)
+{
+	for (int i = 0; i < c->requests && !stopped(e); i++) {
+		if (pc_http_get(e->http, e->sc->addr, cy->port, "/", REQUEST_TIMEOUT_MS) != PC_OUT_OK)
+			continue;
+		cy->served_new += pc_http_last_pid(e->http) == new->pid;
+		cy->served_orphan += pc_http_last_pid(e->http) == old->leak_pid;
+		pc_http_close(e->http);   /* a new connection each: the kernel picks again */
+	}
 }
 
 /* First HTTP 200 from the new generation; back off between tries so a
@@ -300,11 +316,14 @@ static int run_cycle(struct engine *e, struct pc_case_result *r, struct pc_gen *
 	}
 	record_new(new, rc, cy);
 	census(cy->port, &cy->at_bind);
+	pc_http_close(e->http);   /* ends a keep_open connection */
 	if (cy->bind_errno)
 		diagnose(c, old, cy);
 	if (rc == 0 && gen_up(new)) {
 		cy->first_ok_ns = first_ok(e, cy->port);
 		pc_http_close(e->http);
+		if (cy->leaked)
+			served_by(e, c, old, new, cy);
 	}
 	pc_sup_kill_group(e->sup, old, NULL);
 	keep = rc == 0 && gen_up(new) && !strcmp(c->old_text, c->new_text);

@@ -31,7 +31,10 @@ static void time_wait(const struct pc_bind_evidence *ev, char *buf, size_t len)
 	bool late = c->opts_at != PC_AT_BEFORE_BIND;
 	const char *why;
 
-	if (late && (c->new_opts.reuseaddr || c->new_opts.reuseport))
+	if (c->opts_at == PC_AT_AFTER_ACCEPT)
+		why = "the options were set on the listener only after connections had been "
+		      "accepted, and those kept the defaults; remedy: set them before bind()";
+	else if (late && (c->new_opts.reuseaddr || c->new_opts.reuseport))
 		why = "the reuse options were set after bind(), where they do not help; "
 		      "remedy: set them before bind()";
 	else if (!c->old_opts.reuseaddr && !c->old_opts.reuseport)

@@ -70,6 +70,16 @@ static double requests_failed(const struct pc_case_result *r, int *have)
 	return sum_cycles(r, have, offsetof(struct pc_cycle, requests_failed));
 }
 
+static double served_new(const struct pc_case_result *r, int *have)
+{
+	return sum_cycles(r, have, offsetof(struct pc_cycle, served_new));
+}
+
+static double served_orphan(const struct pc_case_result *r, int *have)
+{
+	return sum_cycles(r, have, offsetof(struct pc_cycle, served_orphan));
+}
+
 static const struct metric {
 	const char *name;
 	metric_fn fn;   /* NULL: the bind outcome */
@@ -84,6 +94,7 @@ static const struct metric {
 	{ "restart_max_ms", restart_4 }, { "restart_mean_ms", restart_5 },
 	{ "leaked", leaked }, { "escalated", escalated },
 	{ "requests_failed", requests_failed },
+	{ "served_new", served_new }, { "served_orphan", served_orphan },
 };
 
 static const char *const op_text[] = {

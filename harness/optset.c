@@ -18,6 +18,7 @@ static const char *const at_names[] = {
 	[PC_AT_AFTER_BIND] = "after-bind",
 	[PC_AT_AFTER_LISTEN] = "after-listen",
 	[PC_AT_ACCEPTED] = "accepted",
+	[PC_AT_AFTER_ACCEPT] = "after-accept",
 };
 
 static int parse_uint(const char *s, int max, int *out)

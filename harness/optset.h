@@ -24,6 +24,7 @@ enum pc_opts_at {
 	PC_AT_AFTER_BIND,
 	PC_AT_AFTER_LISTEN,
 	PC_AT_ACCEPTED,
+	PC_AT_AFTER_ACCEPT,   /* on the listener, once a first connection was accepted */
 };
 
 #define PC_OPTSET_TEXT_MAX 96

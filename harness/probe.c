@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -16,6 +17,7 @@ struct pc_http {
 	CURL *curl;
 	const volatile sig_atomic_t *stop;
 	bool wait_fin;
+	int last_pid;    /* from X-Pc-Pid */
 	char url[128];
 };
 
@@ -35,6 +37,22 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *user)
 	(void)ptr;
 	(void)user;
 	return size * nmemb;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *user)
+{
+	static const char name[] = "x-pc-pid:";
+	struct pc_http *h = user;
+	size_t len = size * n;
+
+	if (len > sizeof(name) && !strncasecmp(line, name, sizeof(name) - 1))
+		h->last_pid = atoi(line + sizeof(name) - 1);
+	return len;
+}
+
+int pc_http_last_pid(const struct pc_http *h)
+{
+	return h->last_pid;
 }
 
 static int progress(void *user, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
@@ -80,6 +98,8 @@ static int setup(struct pc_http *h)
 	curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, (void *)h->stop);
 	curl_easy_setopt(h->curl, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
 	curl_easy_setopt(h->curl, CURLOPT_CLOSESOCKETDATA, h);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
 	return 0;
 }
 
@@ -148,5 +168,6 @@ enum pc_outcome pc_http_get(struct pc_http *h, const char *addr, int port, const
 		 port, path);
 	curl_easy_setopt(h->curl, CURLOPT_URL, h->url);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	h->last_pid = 0;
 	return classify(curl_easy_perform(h->curl), h->curl);
 }

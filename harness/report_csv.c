@@ -26,7 +26,7 @@
 static const char header[] =
 	"case,cycle,port,old_pid,new_pid,kill_ns,reaped_ns,spawn_ns,bind_ns,listen_ns,"
 	"first_ok_ns,bind_errno,bind_attempts,blocked_ns,rebind_ns,restart_ns,escalated,"
-	"old_exit,leaked,requests_ok,requests_failed,tw_at_kill,fw2_at_kill,"
+	"old_exit,leaked,requests_ok,requests_failed,served_new,served_orphan,tw_at_kill,fw2_at_kill,"
 	"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,diagnosis,error\n";
 
 static void csv_text(FILE *out, const char *s)
@@ -75,8 +75,8 @@ static void csv_row(FILE *out, const char *name, const struct pc_cycle *c)
 		c->first_ok_ns, pc_errno_name(c->bind_errno), c->bind_attempts, c->blocked_ns);
 	csv_figure(out, pc_cycle_rebind_ns(c));
 	csv_figure(out, pc_cycle_restart_ns(c));
-	fprintf(out, "%d,%d,%d,%d,%d,", c->escalated ? 1 : 0, c->old_exit, c->leaked,
-		c->requests_ok, c->requests_failed);
+	fprintf(out, "%d,%d,%d,%d,%d,%d,%d,", c->escalated ? 1 : 0, c->old_exit, c->leaked,
+		c->requests_ok, c->requests_failed, c->served_new, c->served_orphan);
 	csv_census(out, &c->at_kill);
 	csv_census(out, &c->at_bind);
 	csv_text(out, c->diagnosis);

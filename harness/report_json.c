@@ -16,7 +16,7 @@
  *   cases[]        one per case that ran:
  *     name, old, new (canonical option sets), signal ("KILL", "TERM", "INT"),
  *     close_first ("server" | "client"), opts_at ("before-bind", ...),
- *     requests, leak_child, bind_retry_ms, bind_retry_interval_ms,
+ *     requests, leak_child, keep_open, bind_retry_ms, bind_retry_interval_ms,
  *     term_timeout_ms, cycles (recorded), cycles_planned, duration_ns,
  *     bind {ok, failed, errors {ERRNAME: count}},
  *     rebind_ns, restart_ns  {n, min, p50, p90, p99, max (integer ns),
@@ -32,7 +32,8 @@
  *       (integer ns, CLOCK_MONOTONIC, 0 = did not happen), bind_errno
  *       ("EADDRINUSE", "0" when bound), bind_attempts, blocked_ns, escalated,
  *       old_exit (status >= 0 or -signal), leaked, requests_ok,
- *       requests_failed, at_kill, at_bind ({listen, established, time_wait,
+ *       requests_failed, served_new, served_orphan (with a leaked child
+ *       beside a new generation that bound: who answered), at_kill, at_bind ({listen, established, time_wait,
  *       fin_wait1, fin_wait2, close_wait, other} or null when not known),
  *       diagnosis (string, or null when the bind did not fail),
  *       error (string or null), rebind_ns, restart_ns (derived, integer ns,
@@ -190,6 +191,8 @@ static json_t *cycle_json(const struct pc_cycle *c)
 	bad |= json_object_set_new(o, "leaked", json_integer(c->leaked));
 	bad |= json_object_set_new(o, "requests_ok", json_integer(c->requests_ok));
 	bad |= json_object_set_new(o, "requests_failed", json_integer(c->requests_failed));
+	bad |= json_object_set_new(o, "served_new", json_integer(c->served_new));
+	bad |= json_object_set_new(o, "served_orphan", json_integer(c->served_orphan));
 	bad |= json_object_set_new(o, "at_kill", census_json(&c->at_kill));
 	bad |= json_object_set_new(o, "at_bind", census_json(&c->at_bind));
 	bad |= json_object_set_new(o, "diagnosis", jstr_or_null(c->diagnosis));
@@ -275,6 +278,7 @@ static json_t *case_json(const struct pc_case_result *r)
 	bad |= json_object_set_new(o, "opts_at", jstr(pc_opts_at_name(c->opts_at)));
 	bad |= json_object_set_new(o, "requests", json_integer(c->requests));
 	bad |= json_object_set_new(o, "leak_child", json_boolean(c->leak_child));
+	bad |= json_object_set_new(o, "keep_open", json_boolean(c->keep_open));
 	bad |= json_object_set_new(o, "bind_retry_ms", json_integer(c->bind_retry_ms));
 	bad |= json_object_set_new(o, "bind_retry_interval_ms",
 				   json_integer(c->bind_retry_interval_ms));

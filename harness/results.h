@@ -31,6 +31,9 @@ struct pc_cycle {
 	int old_exit;         /* exit status (>= 0) or -signal number */
 	int leaked;           /* processes of the old group still alive after reap */
 	int requests_ok, requests_failed;  /* traffic to the old generation */
+	/* With a leaked child alive next to a new generation that bound (both
+	 * with SO_REUSEPORT): who served 'requests' requests sent then. */
+	int served_new, served_orphan;
 	struct pc_census at_kill, at_bind;
 	char diagnosis[320];  /* why the bind failed, from evidence; "" if it did not */
 	char error[160];      /* harness-side problem in this cycle, if any */

@@ -160,7 +160,8 @@ static int parse_opts_at(const char *v, struct pc_case *c, char *err, size_t err
 {
 	if (pc_opts_at_parse(v, &c->opts_at) == 0)
 		return 0;
-	snprintf(err, errlen, "bad opts_at '%s' (before-bind, after-bind, after-listen, accepted)", v);
+	snprintf(err, errlen, "bad opts_at '%s' (before-bind, after-bind, after-listen, accepted, "
+		 "after-accept)", v);
 	return -1;
 }
 
@@ -169,30 +170,34 @@ static void format_opts_at(const struct pc_case *c, char *buf, size_t len)
 	snprintf(buf, len, "%s", pc_opts_at_name(c->opts_at));
 }
 
-static int parse_leak_child(const char *v, struct pc_case *c, char *err, size_t errlen)
+static int parse_bool(const char *key, const char *v, bool *out, char *err, size_t errlen)
 {
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
-		c->leak_child = true;
+		*out = true;
 	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
-		c->leak_child = false;
+		*out = false;
 	else {
-		snprintf(err, errlen, "bad leak_child '%s' (yes, no)", v);
+		snprintf(err, errlen, "bad %s '%s' (yes, no)", key, v);
 		return -1;
 	}
 	return 0;
 }
 
-static void format_leak_child(const struct pc_case *c, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", c->leak_child ? "yes" : "no");
-}
+#define BOOL_KEY(field) \
+	static int parse_##field(const char *v, struct pc_case *c, char *err, size_t errlen) \
+	{ return parse_bool(#field, v, &c->field, err, errlen); } \
+	static void format_##field(const struct pc_case *c, char *buf, size_t len) \
+	{ snprintf(buf, len, "%s", c->field ? "yes" : "no"); }
+BOOL_KEY(leak_child)
+BOOL_KEY(keep_open)
+#undef BOOL_KEY
 
 #define KEY(n) { #n, parse_##n, format_##n }
 static const struct key_def case_keys[] = {
 	{ "opts", parse_opts_both, format_opts_both },
 	KEY(old), KEY(new), KEY(signal), KEY(close_first), KEY(requests),
 	KEY(opts_at), KEY(cycles), KEY(bind_retry_ms), KEY(bind_retry_interval_ms),
-	KEY(term_timeout_ms), KEY(leak_child),
+	KEY(term_timeout_ms), KEY(leak_child), KEY(keep_open),
 };
 #undef KEY
 #define NKEYS (sizeof(case_keys) / sizeof(case_keys[0]))

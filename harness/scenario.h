@@ -38,6 +38,7 @@ struct pc_case {
 	enum pc_opts_at opts_at;
 	int bind_retry_ms, bind_retry_interval_ms;
 	bool leak_child;
+	bool keep_open;                /* the client holds its connection through the kill */
 	int cycles;
 	int term_timeout_ms;           /* signal -> SIGKILL escalation bound */
 	struct pc_expect exps[PC_MAX_EXPS];

@@ -116,10 +116,11 @@ Test(optset, apply_on_closed_fd_returns_errno, .timeout = 5)
 
 Test(optset, opts_at_names_round_trip, .timeout = 5)
 {
-	const char *names[] = { "before-bind", "after-bind", "after-listen", "accepted" };
+	const char *names[] = { "before-bind", "after-bind", "after-listen", "accepted",
+				"after-accept" };
 	enum pc_opts_at at;
 
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 5; i++) {
 		cr_assert(pc_opts_at_parse(names[i], &at) == 0, "%s", names[i]);
 		cr_assert_str_eq(pc_opts_at_name(at), names[i]);
 	}

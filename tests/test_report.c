@@ -619,7 +619,7 @@ Test(report_files, csv_rows)
 	static const char header[] =
 		"case,cycle,port,old_pid,new_pid,kill_ns,reaped_ns,spawn_ns,bind_ns,listen_ns,"
 		"first_ok_ns,bind_errno,bind_attempts,blocked_ns,rebind_ns,restart_ns,escalated,"
-		"old_exit,leaked,requests_ok,requests_failed,tw_at_kill,fw2_at_kill,"
+		"old_exit,leaked,requests_ok,requests_failed,served_new,served_orphan,tw_at_kill,fw2_at_kill,"
 		"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,diagnosis,error";
 	char *csv = slurp(path_in(dir, "cycles.csv")), *save = NULL, *line;
 	char f[40][192];
@@ -631,14 +631,14 @@ Test(report_files, csv_rows)
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		int n = csv_split(line, f, 40);
 
-		cr_assert_eq(n, 29, "cycles.csv row %d: %d fields, want 29: %s", row + 1, n, line);
+		cr_assert_eq(n, 31, "cycles.csv row %d: %d fields, want 31: %s", row + 1, n, line);
 		row++;
 		if (row == 1) {
 			cr_assert_str_eq(f[0], NAME_PASS, "cycles.csv row 1: case is \"%s\"", f[0]);
 			cr_assert_str_eq(f[14], "610000", "cycles.csv row 1: rebind_ns \"%s\"",
 					 f[14]);
-			cr_assert_str_eq(f[21], "3", "cycles.csv row 1: tw_at_kill \"%s\"", f[21]);
-			cr_assert_str_eq(f[24], "", "cycles.csv row 1: tw_at_bind should be empty");
+			cr_assert_str_eq(f[23], "3", "cycles.csv row 1: tw_at_kill \"%s\"", f[23]);
+			cr_assert_str_eq(f[26], "", "cycles.csv row 1: tw_at_bind should be empty");
 		}
 		if (row == 5) {
 			cr_assert_str_eq(f[0], NAME_FAIL, "cycles.csv row 5: case is \"%s\"", f[0]);
@@ -646,10 +646,10 @@ Test(report_files, csv_rows)
 					 f[11]);
 			cr_assert_str_eq(f[14], "", "cycles.csv row 5: rebind_ns should be empty");
 			cr_assert_str_eq(f[16], "1", "cycles.csv row 5: escalated \"%s\"", f[16]);
-			cr_assert_str_eq(f[24], "2", "cycles.csv row 5: tw_at_bind \"%s\"", f[24]);
-			cr_assert_str_eq(f[27], "", "cycles.csv row 5: no diagnosis \"%s\"", f[27]);
-			cr_assert_str_eq(f[28], "bind: in use, retried 3\" times, gave up next",
-					 "cycles.csv row 5: error \"%s\"", f[28]);
+			cr_assert_str_eq(f[26], "2", "cycles.csv row 5: tw_at_bind \"%s\"", f[26]);
+			cr_assert_str_eq(f[29], "", "cycles.csv row 5: no diagnosis \"%s\"", f[29]);
+			cr_assert_str_eq(f[30], "bind: in use, retried 3\" times, gave up next",
+					 "cycles.csv row 5: error \"%s\"", f[30]);
 		}
 	}
 	cr_assert_eq(row, 5, "cycles.csv: %d rows, want one per cycle (3 + 2 + 0)", row);
