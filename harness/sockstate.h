@@ -17,10 +17,14 @@
  * socket waiting for the peer's FIN). 'other' is every state not named
  * here (SYN_SENT, SYN_RECV, CLOSING, LAST_ACK). A socket that is bound but
  * neither listening nor connected is not counted at all (as with ss), even
- * though it blocks a plain bind(): try a bind() to learn that. */
+ * though it blocks a plain bind(): try a bind() to learn that.
+ * tw_expires_*: how long the TIME_WAIT sockets still have to live, the
+ * soonest and the latest, as the kernel reports it; -1 when there is no
+ * TIME_WAIT socket or the platform does not say. */
 struct pc_census {
 	bool known;
 	int listen, established, time_wait, fin_wait1, fin_wait2, close_wait, other;
+	int tw_expires_min_ms, tw_expires_max_ms;
 };
 
 /* Count the TCP sockets whose local port is 'port' (1-65535), by state.
