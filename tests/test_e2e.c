@@ -304,3 +304,31 @@ Test(e2e, help_and_man_page_agree, .timeout = 30)
 		cr_assert(strstr(help, flags[i]) != NULL, "%s is in portchurn.1 but not in --help",
 			  flags[i]);
 }
+
+/* Every shipped scenario holds the expectations written into it (they were
+ * measured on Linux; elsewhere the platform sections do not apply). */
+struct shipped {
+	char file[32];
+};
+
+ParameterizedTestParameters(e2e, shipped_scenarios_hold)
+{
+	static struct shipped files[] = {
+		{ "default.ini" }, { "seed-claims.ini" }, { "client-closes.ini" },
+		{ "fin-wait.ini" }, { "opts-timing.ini" }, { "reload-child.ini" },
+	};
+	return cr_make_param_array(struct shipped, files, sizeof(files) / sizeof(files[0]));
+}
+
+ParameterizedTest(struct shipped *s, e2e, shipped_scenarios_hold, .timeout = 120)
+{
+	char path[512];
+	const char *args[] = { "run", path, "--out", "@/out", "-q", NULL };
+	struct e2e t;
+
+	snprintf(path, sizeof(path), "%s/scenarios/%s", getenv("PC_SOURCE_DIR"), s->file);
+	e2e_init(&t);
+	cr_assert(e2e_run(&t, args, 100000) == 0, "%s: exit %d\n%s%s", s->file, t.status,
+		  e2e_read(&t, "stdout"), e2e_read(&t, "stderr"));
+	e2e_assert_no_leftovers(&t);
+}
