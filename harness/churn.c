@@ -133,7 +133,7 @@ static int gen_start(struct engine *e, const struct pc_case *c, bool old, int po
 		.opts_text = old ? c->old_text : c->new_text,
 		.opts_at = c->opts_at, .close_first = c->close_first,
 		.bind_retry_ms = retry_ms, .bind_retry_interval_ms = c->bind_retry_interval_ms,
-		.leak_child = c->leak_child,
+		.startup_delay_ms = c->startup_delay_ms, .leak_child = c->leak_child,
 	};
 	int rc = pc_sup_spawn(e->sup, &spec, g);
 
@@ -315,12 +315,15 @@ static int run_cycle(struct engine *e, struct pc_case_result *r, struct pc_gen *
 		return -1;
 	}
 	record_new(new, rc, cy);
-	census(cy->port, &cy->at_bind);
 	pc_http_close(e->http);   /* ends a keep_open connection */
-	if (cy->bind_errno)
+	if (cy->bind_errno) {
+		census(cy->port, &cy->at_bind);
 		diagnose(c, old, cy);
+	}
 	if (rc == 0 && gen_up(new)) {
 		cy->first_ok_ns = first_ok(e, cy->port);
+		/* taken after the first response, to stay out of the restart window */
+		census(cy->port, &cy->at_bind);
 		pc_http_close(e->http);
 		if (cy->leaked)
 			served_by(e, c, old, new, cy);

@@ -34,6 +34,7 @@ struct pc_cycle {
 	/* With a leaked child alive next to a new generation that bound (both
 	 * with SO_REUSEPORT): who served 'requests' requests sent then. */
 	int served_new, served_orphan;
+	/* just before the kill; at a failed bind, or after the first 200 */
 	struct pc_census at_kill, at_bind;
 	char diagnosis[320];  /* why the bind failed, from evidence; "" if it did not */
 	char error[160];      /* harness-side problem in this cycle, if any */

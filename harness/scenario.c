@@ -64,6 +64,7 @@ INT_KEY(requests, 0, 10000)
 INT_KEY(bind_retry_ms, 0, 600000)
 INT_KEY(bind_retry_interval_ms, 1, 60000)
 INT_KEY(term_timeout_ms, 1, 600000)
+INT_KEY(startup_delay_ms, 0, 600000)
 #undef INT_KEY
 
 static int parse_opts(const char *v, struct pc_optset *o, char *text, char *err, size_t errlen)
@@ -197,7 +198,7 @@ static const struct key_def case_keys[] = {
 	{ "opts", parse_opts_both, format_opts_both },
 	KEY(old), KEY(new), KEY(signal), KEY(close_first), KEY(requests),
 	KEY(opts_at), KEY(cycles), KEY(bind_retry_ms), KEY(bind_retry_interval_ms),
-	KEY(term_timeout_ms), KEY(leak_child), KEY(keep_open),
+	KEY(term_timeout_ms), KEY(startup_delay_ms), KEY(leak_child), KEY(keep_open),
 };
 #undef KEY
 #define NKEYS (sizeof(case_keys) / sizeof(case_keys[0]))

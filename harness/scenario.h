@@ -41,6 +41,7 @@ struct pc_case {
 	bool keep_open;                /* the client holds its connection through the kill */
 	int cycles;
 	int term_timeout_ms;           /* signal -> SIGKILL escalation bound */
+	int startup_delay_ms;          /* the fixture sleeps this long before socket() */
 	struct pc_expect exps[PC_MAX_EXPS];
 	int nexps;
 };

@@ -149,6 +149,10 @@ static void build_argv(const struct pc_sup *s, const struct pc_gen_spec *sp, cha
 		argv[n++] = "--bind-retry-ms";          argv[n++] = bufs[1];
 		argv[n++] = "--bind-retry-interval-ms"; argv[n++] = bufs[2];
 	}
+	if (sp->startup_delay_ms) {
+		snprintf(bufs[3], 24, "%d", sp->startup_delay_ms);
+		argv[n++] = "--startup-delay-ms";       argv[n++] = bufs[3];
+	}
 	if (sp->leak_child)
 		argv[n++] = "--leak-child";
 	argv[n] = NULL;

@@ -25,6 +25,7 @@ struct pc_gen_spec {
 	enum pc_opts_at opts_at;
 	enum pc_close_first close_first;
 	int bind_retry_ms, bind_retry_interval_ms;
+	int startup_delay_ms;
 	bool leak_child;
 };
 
