@@ -22,9 +22,11 @@
 #include "diagnose.h"
 #include "errname.h"
 #include "expect.h"
+#include "load.h"
 #include "probe.h"
 #include "sockstate.h"
 #include "supervisor.h"
+#include "sys.h"
 
 #define READY_TIMEOUT_MS 10000   /* fork -> ready line, beyond bind retries */
 #define REQUEST_TIMEOUT_MS 2000
@@ -38,6 +40,8 @@ struct engine {
 	struct pc_run *run;
 	struct pc_sup *sup;
 	struct pc_http *http;
+	struct pc_load *load;   /* the case's load clients, when it has some */
+	int handoff_fd;         /* the listener kept for strategy handoff, 0 = none */
 	int next_port;
 };
 
@@ -134,6 +138,7 @@ static int gen_start(struct engine *e, const struct pc_case *c, bool old, int po
 		.opts_at = c->opts_at, .close_first = c->close_first,
 		.bind_retry_ms = retry_ms, .bind_retry_interval_ms = c->bind_retry_interval_ms,
 		.startup_delay_ms = c->startup_delay_ms, .leak_child = c->leak_child,
+		.listen_fd = e->handoff_fd,
 	};
 	int rc = pc_sup_spawn(e->sup, &spec, g);
 
@@ -173,6 +178,25 @@ static void describe_start_failure(const struct pc_gen *g, int rc, char *msg, si
 			 pc_errno_name(gen_errno(g)));
 }
 
+/* Strategy handoff: the harness binds the port once, with the old option
+ * set, and every generation serves that same listener. */
+static int open_handoff(struct engine *e, const struct pc_case *c, int port, char *msg,
+			size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	int fd;
+
+	sockaddr_of(e->sc->addr, port, &ss, &sslen);
+	fd = pc_sup_listen((struct sockaddr *)&ss, sslen, &c->old_opts);
+	if (fd < 0) {
+		snprintf(msg, len, "handoff: cannot listen on port %d: %s", port, strerror(-fd));
+		return fd;
+	}
+	e->handoff_fd = fd;
+	return 0;
+}
+
 /* A live old generation for the cycle: kept from the last one, or fresh. */
 static int ensure_old(struct engine *e, const struct pc_case *c, struct pc_gen *old,
 		      char *msg, size_t len)
@@ -182,6 +206,8 @@ static int ensure_old(struct engine *e, const struct pc_case *c, struct pc_gen *
 	if (old->pid)
 		return 0;
 	rc = pick_port(e, &port, msg, len);
+	if (rc == 0 && c->strategy == PC_STRATEGY_HANDOFF && !e->handoff_fd)
+		rc = open_handoff(e, c, port, msg, len);
 	if (rc < 0)
 		return rc;
 	rc = gen_start(e, c, true, port, e->sc->port ? FIXED_PORT_RETRY_MS : 0, old);
@@ -263,10 +289,14 @@ static void diagnose(const struct pc_case *c, const struct pc_gen *old, struct p
 	pc_diagnose_bind(&ev, cy->diagnosis, sizeof(cy->diagnosis));
 }
 
-static void kill_old(const struct pc_case *c, struct pc_gen *old, struct pc_cycle *cy)
+static void signal_old(const struct pc_case *c, struct pc_gen *old, struct pc_cycle *cy)
 {
 	cy->kill_ns = pc_now_ns();
 	pc_sup_signal(old, c->signal);
+}
+
+static void reap_old(const struct pc_case *c, struct pc_gen *old, struct pc_cycle *cy)
+{
 	if (pc_sup_wait_exit(old, c->term_timeout_ms) == -ETIMEDOUT) {
 		cy->escalated = true;
 		pc_sup_signal(old, SIGKILL);
@@ -290,6 +320,82 @@ static void record_new(const struct pc_gen *g, int rc, struct pc_cycle *cy)
 		describe_start_failure(g, rc, cy->error, sizeof(cy->error));
 }
 
+static int start_new(struct engine *e, const struct pc_case *c, int port, struct pc_gen *new)
+{
+	return gen_start(e, c, false, port, c->bind_retry_ms, new);
+}
+
+/* The strategies: how a new generation replaces the old one. Each returns
+ * gen_start()'s result for the new generation. Handoff replaces like
+ * naive; what differs is the listener gen_start() hands over. */
+static int replace_naive(struct engine *e, const struct pc_case *c, struct pc_gen *old,
+			 struct pc_gen *new, struct pc_cycle *cy)
+{
+	signal_old(c, old, cy);
+	reap_old(c, old, cy);
+	return start_new(e, c, cy->port, new);
+}
+
+/* kill && launch: the new generation races the old one's exit. */
+static int replace_eager(struct engine *e, const struct pc_case *c, struct pc_gen *old,
+			 struct pc_gen *new, struct pc_cycle *cy)
+{
+	int rc;
+
+	signal_old(c, old, cy);
+	rc = start_new(e, c, cy->port, new);
+	reap_old(c, old, cy);
+	return rc;
+}
+
+/* Start the new generation beside the old one (SO_REUSEPORT), then stop
+ * the old: connections queued on its listener are reset unless the kernel
+ * migrates them (tcp_migrate_req). */
+static int replace_overlap(struct engine *e, const struct pc_case *c, struct pc_gen *old,
+			   struct pc_gen *new, struct pc_cycle *cy)
+{
+	int rc = start_new(e, c, cy->port, new);
+
+	signal_old(c, old, cy);
+	reap_old(c, old, cy);
+	return rc;
+}
+
+typedef int (*replace_fn)(struct engine *e, const struct pc_case *c, struct pc_gen *old,
+			  struct pc_gen *new, struct pc_cycle *cy);
+
+static const replace_fn strategies[] = {
+	[PC_STRATEGY_NAIVE] = replace_naive,
+	[PC_STRATEGY_EAGER] = replace_eager,
+	[PC_STRATEGY_OVERLAP] = replace_overlap,
+	[PC_STRATEGY_HANDOFF] = replace_naive,
+};
+
+/* Load clients follow the case's live port; they start with its first
+ * generation and pause while a case without one port sets up the next. */
+static void load_follow(struct engine *e, const struct pc_case_result *r, int port)
+{
+	struct pc_load_opts o = {
+		.addr = e->sc->addr, .clients = r->spec->clients, .keepalive = r->spec->keepalive,
+		.rate = r->spec->rate, .timeout_ms = REQUEST_TIMEOUT_MS,
+	};
+
+	if (e->load)
+		pc_load_set_port(e->load, port);
+	else if (o.clients && pc_load_start(&o, port, &e->load) < 0)
+		e->load = NULL;   /* reported as no load; the case still runs */
+}
+
+/* The generation serves (under load) for a while: workload, not a wait
+ * for an event, so a plain sleep, cut short by an interruption. */
+static void hold(struct engine *e, int ms)
+{
+	int64_t end = pc_now_ns() + (int64_t)ms * PC_NS_PER_MS;
+
+	while (ms && !stopped(e) && pc_now_ns() < end)
+		nanosleep(&(struct timespec){ 0, 10 * PC_NS_PER_MS }, NULL);
+}
+
 /* One old -> new transition. Returns -1 when the case cannot go on. */
 static int run_cycle(struct engine *e, struct pc_case_result *r, struct pc_gen *old,
 		     struct pc_gen *new, struct pc_cycle *cy)
@@ -301,13 +407,14 @@ static int run_cycle(struct engine *e, struct pc_case_result *r, struct pc_gen *
 	rc = ensure_old(e, c, old, r->env_error, sizeof(r->env_error));
 	if (rc < 0)
 		return -1;
+	load_follow(e, r, old->port);
+	hold(e, c->steady_ms);
 	cy->port = old->port;
 	cy->old_pid = old->pid;
 	cy->old_ready_ns = old->listen_ns;
 	traffic(e, c, cy->port, cy);
 	census(cy->port, &cy->at_kill);
-	kill_old(c, old, cy);
-	rc = gen_start(e, c, false, cy->port, c->bind_retry_ms, new);
+	rc = strategies[c->strategy](e, c, old, new, cy);
 	if (rc == -EINTR) {   /* not a measurement: drop the cycle */
 		pc_sup_stop(e->sup, new, SIGKILL, REAP_TIMEOUT_MS, NULL);
 		pc_sup_kill_group(e->sup, old, NULL);
@@ -329,8 +436,11 @@ static int run_cycle(struct engine *e, struct pc_case_result *r, struct pc_gen *
 			served_by(e, c, old, new, cy);
 	}
 	pc_sup_kill_group(e->sup, old, NULL);
-	keep = rc == 0 && gen_up(new) && !strcmp(c->old_text, c->new_text);
+	keep = rc == 0 && gen_up(new) &&
+	       (!strcmp(c->old_text, c->new_text) || c->strategy == PC_STRATEGY_HANDOFF);
 	if (!keep) {
+		if (e->load)
+			pc_load_set_port(e->load, 0);
 		pc_sup_wait_exit(new, gen_up(new) ? 0 : REAP_TIMEOUT_MS);
 		pc_sup_stop(e->sup, new, SIGKILL, REAP_TIMEOUT_MS, NULL);
 		memset(new, 0, sizeof(*new));
@@ -355,6 +465,38 @@ static void judge(struct pc_case_result *r)
 	}
 }
 
+static void end_load(struct engine *e, struct pc_case_result *r)
+{
+	if (!e->load)
+		return;
+	pc_load_stop(e->load);
+	r->load = calloc(1, sizeof(*r->load));
+	if (r->load && pc_load_summarize(e->load, r->cycles, r->ncycles, r->started_ns,
+					 r->finished_ns, r->load) < 0) {
+		free(r->load->series);
+		free(r->load);
+		r->load = NULL;
+	}
+	pc_load_free(e->load);
+	e->load = NULL;
+}
+
+/* tcp_migrate_req is set only in our own namespace, never the host's. */
+static void set_migrate_req(struct engine *e, struct pc_case_result *r)
+{
+	bool private_ns = e->o->netns && !strcmp(e->o->netns, "private");
+	int v = pc_sys_tcp_migrate_req(private_ns, r->spec->migrate_req);
+
+	if (v < 0)
+		snprintf(r->migrate_req, sizeof(r->migrate_req), "unavailable");
+	else
+		snprintf(r->migrate_req, sizeof(r->migrate_req), "%s%s", v ? "on" : "off",
+			 private_ns ? "" : " (host, not changed)");
+	if (r->spec->migrate_req && v != 1)
+		snprintf(r->env_error, sizeof(r->env_error), "migrate_req = yes needs a private "
+			 "network namespace (the host's tcp_migrate_req is never changed)");
+}
+
 static void run_case(struct engine *e, int idx)
 {
 	struct pc_case_result *r = &e->run->cases[idx];
@@ -363,13 +505,14 @@ static void run_case(struct engine *e, int idx)
 	r->spec = &e->sc->cases[idx];
 	r->started_ns = pc_now_ns();
 	pc_http_wait_server_close(e->http, r->spec->close_first == PC_CLOSE_SERVER);
+	set_migrate_req(e, r);
 	r->cycles = calloc((size_t)r->spec->cycles, sizeof(*r->cycles));
 	if (!r->cycles)
 		snprintf(r->env_error, sizeof(r->env_error), "out of memory for %d cycles",
 			 r->spec->cycles);
 	if (e->o->progress)
 		e->o->progress(e->o->progress_user, e->run, idx, -1);
-	for (int i = 0; r->cycles && i < r->spec->cycles && !stopped(e); i++) {
+	for (int i = 0; r->cycles && !r->env_error[0] && i < r->spec->cycles && !stopped(e); i++) {
 		r->cycles[i].index = i;
 		if (run_cycle(e, r, &old, &new, &r->cycles[i]) < 0)
 			break;
@@ -377,8 +520,12 @@ static void run_case(struct engine *e, int idx)
 		if (e->o->progress)
 			e->o->progress(e->o->progress_user, e->run, idx, i);
 	}
-	pc_sup_stop(e->sup, &old, SIGKILL, 0, NULL);
 	r->finished_ns = pc_now_ns();
+	end_load(e, r);
+	pc_sup_stop(e->sup, &old, SIGKILL, 0, NULL);
+	if (e->handoff_fd)
+		close(e->handoff_fd);
+	e->handoff_fd = 0;
 	judge(r);
 }
 

@@ -80,21 +80,71 @@ static double served_orphan(const struct pc_case_result *r, int *have)
 	return sum_cycles(r, have, offsetof(struct pc_cycle, served_orphan));
 }
 
+/* Load metrics: n/a (have = 0) when the case ran without load clients. */
+static double load_total(const struct pc_case_result *r, int *have, enum pc_outcome o)
+{
+	*have = r->load != NULL;
+	return r->load ? (double)r->load->total[o] : 0;
+}
+
+#define PC_LOAD_FN(name, outcome) \
+	static double name(const struct pc_case_result *r, int *have) \
+	{ return load_total(r, have, outcome); }
+PC_LOAD_FN(load_ok, PC_OUT_OK)
+PC_LOAD_FN(refused, PC_OUT_REFUSED)
+PC_LOAD_FN(reset, PC_OUT_RESET)
+PC_LOAD_FN(timeout, PC_OUT_TIMEOUT)
+PC_LOAD_FN(http_error, PC_OUT_HTTP_ERROR)
+#undef PC_LOAD_FN
+
+static double load_stat(const struct pc_case_result *r, int *have, size_t off, int which)
+{
+	const struct pc_stats *s;
+
+	if (!r->load) {
+		*have = 0;
+		return 0;
+	}
+	s = (const struct pc_stats *)((const char *)r->load + off);
+	return from_stats(s, which, have);
+}
+
+#define PC_LSTAT_FN(name, field, idx) \
+	static double name(const struct pc_case_result *r, int *have) \
+	{ return load_stat(r, have, offsetof(struct pc_load_result, field), idx); }
+PC_LSTAT_FN(downtime_p50, downtime, 1)
+PC_LSTAT_FN(downtime_p99, downtime, 3)
+PC_LSTAT_FN(downtime_max, downtime, 4)
+PC_LSTAT_FN(latency_steady_p50, latency_steady, 1)
+PC_LSTAT_FN(latency_steady_p99, latency_steady, 3)
+PC_LSTAT_FN(latency_restart_p50, latency_restart, 1)
+PC_LSTAT_FN(latency_restart_p99, latency_restart, 3)
+#undef PC_LSTAT_FN
+
 static const struct metric {
 	const char *name;
 	metric_fn fn;   /* NULL: the bind outcome */
+	bool load;      /* needs load clients */
 } metrics[] = {
-	{ "bind", NULL },
-	{ "bind_ok", bind_ok }, { "bind_failed", bind_failed },
-	{ "rebind_min_ms", rebind_0 }, { "rebind_p50_ms", rebind_1 },
-	{ "rebind_p90_ms", rebind_2 }, { "rebind_p99_ms", rebind_3 },
-	{ "rebind_max_ms", rebind_4 }, { "rebind_mean_ms", rebind_5 },
-	{ "restart_min_ms", restart_0 }, { "restart_p50_ms", restart_1 },
-	{ "restart_p90_ms", restart_2 }, { "restart_p99_ms", restart_3 },
-	{ "restart_max_ms", restart_4 }, { "restart_mean_ms", restart_5 },
-	{ "leaked", leaked }, { "escalated", escalated },
-	{ "requests_failed", requests_failed },
-	{ "served_new", served_new }, { "served_orphan", served_orphan },
+	{ "bind", NULL, false },
+	{ "bind_ok", bind_ok, false }, { "bind_failed", bind_failed, false },
+	{ "rebind_min_ms", rebind_0, false }, { "rebind_p50_ms", rebind_1, false },
+	{ "rebind_p90_ms", rebind_2, false }, { "rebind_p99_ms", rebind_3, false },
+	{ "rebind_max_ms", rebind_4, false }, { "rebind_mean_ms", rebind_5, false },
+	{ "restart_min_ms", restart_0, false }, { "restart_p50_ms", restart_1, false },
+	{ "restart_p90_ms", restart_2, false }, { "restart_p99_ms", restart_3, false },
+	{ "restart_max_ms", restart_4, false }, { "restart_mean_ms", restart_5, false },
+	{ "leaked", leaked, false }, { "escalated", escalated, false },
+	{ "requests_failed", requests_failed, false },
+	{ "served_new", served_new, false }, { "served_orphan", served_orphan, false },
+	{ "load_ok", load_ok, true }, { "refused", refused, true }, { "reset", reset, true },
+	{ "timeout", timeout, true }, { "http_error", http_error, true },
+	{ "downtime_p50_ms", downtime_p50, true }, { "downtime_p99_ms", downtime_p99, true },
+	{ "downtime_max_ms", downtime_max, true },
+	{ "latency_steady_p50_ms", latency_steady_p50, true },
+	{ "latency_steady_p99_ms", latency_steady_p99, true },
+	{ "latency_restart_p50_ms", latency_restart_p50, true },
+	{ "latency_restart_p99_ms", latency_restart_p99, true },
 };
 
 static const char *const op_text[] = {
@@ -246,7 +296,8 @@ void pc_expect_evaluate(const struct pc_expect *e, const struct pc_case_result *
 	v = m->fn(r, &have);
 	if (!have) {
 		out->status = PC_EXP_NA;
-		snprintf(out->measured, sizeof(out->measured), "n/a (no successful rebind)");
+		snprintf(out->measured, sizeof(out->measured), "%s",
+			 m->load && !r->load ? "n/a (no load clients)" : "n/a (no sample)");
 		return;
 	}
 	snprintf(out->measured, sizeof(out->measured), "%.3f", v);

@@ -133,8 +133,9 @@ void pc_http_close(struct pc_http *h)
 	h->curl = NULL;
 }
 
-static enum pc_outcome classify(CURLcode rc, CURL *curl)
+enum pc_outcome pc_http_classify(int code, void *curl)
 {
+	CURLcode rc = (CURLcode)code;
 	long status = 0, oserr = 0;
 
 	switch (rc) {
@@ -169,5 +170,5 @@ enum pc_outcome pc_http_get(struct pc_http *h, const char *addr, int port, const
 	curl_easy_setopt(h->curl, CURLOPT_URL, h->url);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	h->last_pid = 0;
-	return classify(curl_easy_perform(h->curl), h->curl);
+	return pc_http_classify(curl_easy_perform(h->curl), h->curl);
 }

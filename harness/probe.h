@@ -35,6 +35,9 @@ void pc_http_close(struct pc_http *h);
  * client's own close. */
 void pc_http_wait_server_close(struct pc_http *h, bool on);
 const char *pc_outcome_name(enum pc_outcome o);
+/* What a finished libcurl transfer means for its client: rc is its
+ * CURLcode, curl its easy handle (void * keeps libcurl out of this header). */
+enum pc_outcome pc_http_classify(int rc, void *curl);
 /* The pid in the last response's X-Pc-Pid header (pc-fixture sends it), or 0. */
 int pc_http_last_pid(const struct pc_http *h);
 

@@ -23,6 +23,15 @@
  *                             mean, stddev (real ns)}, or null when n == 0,
  *     expectations[] {text, line, held (n/a counts as held),
  *                     status ("held" | "failed" | "n/a"), measured},
+ *     strategy ("naive" | "eager" | "overlap" | "handoff"), migrate_req
+ *       (net.ipv4.tcp_migrate_req as used: "on", "off", "off (host, not
+ *       changed)", "unavailable"),
+ *     load: null without load clients, else {clients, keepalive, rate,
+ *       requests, dropped, outcomes {ok, refused, reset, timeout,
+ *       http_error, other}, downtime_ns, latency_steady_ns,
+ *       latency_restart_ns (stats as rebind_ns), bucket_ns, series[] {t_ns
+ *       (bucket start, CLOCK_MONOTONIC), ok, refused, reset, timeout,
+ *       http_error, other: requests started in the bucket, by outcome}},
  *     census_max {at_kill, at_bind}: per-state maxima over the cycles (each
  *       as a census object below, or null when not known),
  *     diagnosis (why the first failed bind failed, or null),
@@ -33,7 +42,9 @@
  *       ("EADDRINUSE", "0" when bound), bind_attempts, blocked_ns, escalated,
  *       old_exit (status >= 0 or -signal), leaked, requests_ok,
  *       requests_failed, served_new, served_orphan (with a leaked child
- *       beside a new generation that bound: who answered), at_kill, at_bind ({listen, established, time_wait,
+ *       beside a new generation that bound: who answered), load (load
+ *       requests started in the cycle's window, by outcome), downtime_ns
+ *       (first failed request's start to last failed one's end), at_kill, at_bind ({listen, established, time_wait,
  *       fin_wait1, fin_wait2, close_wait, other} or null when not known),
  *       diagnosis (string, or null when the bind did not fail),
  *       error (string or null), rebind_ns, restart_ns (derived, integer ns,
@@ -148,6 +159,65 @@ static json_t *census_json(const struct pc_census *c)
 	return done(o, bad);
 }
 
+static json_t *array_of(const void *base, int n, size_t size, json_t *(*item)(const void *))
+{
+	json_t *a = json_array();
+	int bad = !a;
+
+	for (int i = 0; !bad && i < n; i++)
+		bad |= json_array_append_new(a, item((const char *)base + (size_t)i * size));
+	return done(a, bad);
+}
+
+static json_t *outcomes_json(const int *n32, const long *nl)
+{
+	json_t *o = json_object();
+	int bad = !o;
+
+	for (int i = 0; o && i < PC_OUT_COUNT; i++)
+		bad |= json_object_set_new(o, pc_outcome_name((enum pc_outcome)i),
+					   json_integer(n32 ? n32[i] : nl[i]));
+	return done(o, bad);
+}
+
+static json_t *bucket_item(const void *item)
+{
+	const struct pc_load_bucket *b = item;
+	json_t *o = outcomes_json(b->n, NULL);
+
+	if (o && json_object_set_new(o, "t_ns", jint(b->t_ns)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *load_json(const struct pc_load_result *l)
+{
+	json_t *o;
+	int bad;
+
+	if (!l)
+		return json_null();
+	o = json_object();
+	bad = !o;
+	if (!o)
+		return NULL;
+	bad |= json_object_set_new(o, "clients", json_integer(l->clients));
+	bad |= json_object_set_new(o, "keepalive", json_boolean(l->keepalive));
+	bad |= json_object_set_new(o, "rate", json_integer(l->rate));
+	bad |= json_object_set_new(o, "requests", json_integer((json_int_t)l->requests));
+	bad |= json_object_set_new(o, "dropped", json_integer((json_int_t)l->dropped));
+	bad |= json_object_set_new(o, "outcomes", outcomes_json(NULL, l->total));
+	bad |= json_object_set_new(o, "downtime_ns", stats_json(&l->downtime));
+	bad |= json_object_set_new(o, "latency_steady_ns", stats_json(&l->latency_steady));
+	bad |= json_object_set_new(o, "latency_restart_ns", stats_json(&l->latency_restart));
+	bad |= json_object_set_new(o, "bucket_ns", jint(l->bucket_ns));
+	bad |= json_object_set_new(o, "series", array_of(l->series, (int)l->nseries,
+							   sizeof(*l->series), bucket_item));
+	return done(o, bad);
+}
+
 static json_t *census_max_json(const struct pc_case_result *r)
 {
 	json_t *o = json_object();
@@ -193,6 +263,8 @@ static json_t *cycle_json(const struct pc_cycle *c)
 	bad |= json_object_set_new(o, "requests_failed", json_integer(c->requests_failed));
 	bad |= json_object_set_new(o, "served_new", json_integer(c->served_new));
 	bad |= json_object_set_new(o, "served_orphan", json_integer(c->served_orphan));
+	bad |= json_object_set_new(o, "load", outcomes_json(c->load, NULL));
+	bad |= json_object_set_new(o, "downtime_ns", jint(c->downtime_ns));
 	bad |= json_object_set_new(o, "at_kill", census_json(&c->at_kill));
 	bad |= json_object_set_new(o, "at_bind", census_json(&c->at_bind));
 	bad |= json_object_set_new(o, "diagnosis", jstr_or_null(c->diagnosis));
@@ -241,15 +313,6 @@ static json_t *bind_json(const struct pc_case_result *r)
 }
 
 /* An array of n items made by item(base + i * size). */
-static json_t *array_of(const void *base, int n, size_t size, json_t *(*item)(const void *))
-{
-	json_t *a = json_array();
-	int bad = !a;
-
-	for (int i = 0; !bad && i < n; i++)
-		bad |= json_array_append_new(a, item((const char *)base + (size_t)i * size));
-	return done(a, bad);
-}
 
 static json_t *cycle_item(const void *p)
 {
@@ -279,6 +342,8 @@ static json_t *case_json(const struct pc_case_result *r)
 	bad |= json_object_set_new(o, "requests", json_integer(c->requests));
 	bad |= json_object_set_new(o, "leak_child", json_boolean(c->leak_child));
 	bad |= json_object_set_new(o, "keep_open", json_boolean(c->keep_open));
+	bad |= json_object_set_new(o, "strategy", jstr(pc_strategy_name(c->strategy)));
+	bad |= json_object_set_new(o, "migrate_req", jstr(r->migrate_req));
 	bad |= json_object_set_new(o, "bind_retry_ms", json_integer(c->bind_retry_ms));
 	bad |= json_object_set_new(o, "bind_retry_interval_ms",
 				   json_integer(c->bind_retry_interval_ms));
@@ -293,6 +358,7 @@ static json_t *case_json(const struct pc_case_result *r)
 	bad |= json_object_set_new(o, "expectations",
 				   array_of(r->exps, r->nexps, sizeof(*r->exps), exp_item));
 	bad |= json_object_set_new(o, "census_max", census_max_json(r));
+	bad |= json_object_set_new(o, "load", load_json(r->load));
 	bad |= json_object_set_new(o, "diagnosis", jstr_or_null(r->diagnosis ? r->diagnosis : ""));
 	bad |= json_object_set_new(o, "verdict", json_string(pc_report_case_verdict(r)));
 	bad |= json_object_set_new(o, "env_error", jstr_or_null(r->env_error));

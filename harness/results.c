@@ -115,6 +115,9 @@ void pc_run_free(struct pc_run *run)
 		for (int i = 0; i < run->ncases; i++) {
 			free(run->cases[i].cycles);
 			free(run->cases[i].exps);
+			if (run->cases[i].load)
+				free(run->cases[i].load->series);
+			free(run->cases[i].load);
 		}
 		free(run->cases);
 	}

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "probe.h"
 #include "scenario.h"
 #include "sockstate.h"
 #include "stats.h"
@@ -34,6 +35,11 @@ struct pc_cycle {
 	/* With a leaked child alive next to a new generation that bound (both
 	 * with SO_REUSEPORT): who served 'requests' requests sent then. */
 	int served_new, served_orphan;
+	/* Load requests started in this cycle's window (from the start of
+	 * the transition to the next one's), by outcome, and the downtime
+	 * they saw: first failed request's start to last failed one's end. */
+	int load[PC_OUT_COUNT];
+	int64_t downtime_ns;
 	/* just before the kill; at a failed bind, or after the first 200 */
 	struct pc_census at_kill, at_bind;
 	char diagnosis[320];  /* why the bind failed, from evidence; "" if it did not */
@@ -53,6 +59,24 @@ struct pc_exp_result {
 	int line;             /* scenario line it came from */
 };
 
+struct pc_load_bucket {
+	int64_t t_ns;           /* bucket start, CLOCK_MONOTONIC */
+	int n[PC_OUT_COUNT];    /* requests started in it, by outcome */
+};
+
+/* What the case's load clients saw. */
+struct pc_load_result {
+	int clients, rate;
+	bool keepalive;
+	long total[PC_OUT_COUNT];
+	size_t requests, dropped;        /* recorded; completed but not kept */
+	int64_t bucket_ns;
+	struct pc_load_bucket *series;   /* fixed buckets over the case */
+	size_t nseries;
+	struct pc_stats downtime;        /* per cycle */
+	struct pc_stats latency_steady, latency_restart;  /* ok requests */
+};
+
 struct pc_errno_count {
 	int err;
 	int count;
@@ -68,6 +92,8 @@ struct pc_case_result {
 	struct pc_stats rebind, restart;  /* over cycles that have the figure */
 	struct pc_census peak_at_kill, peak_at_bind;  /* per-state maxima over cycles */
 	const char *diagnosis;       /* the first failed bind's, or NULL */
+	struct pc_load_result *load;  /* NULL without load clients */
+	char migrate_req[48];        /* tcp_migrate_req as used: "on", "off", "off (host)" */
 	struct pc_exp_result *exps;
 	int nexps;
 	bool pass;                   /* every expectation held or n/a, no env error */

@@ -65,6 +65,9 @@ INT_KEY(bind_retry_ms, 0, 600000)
 INT_KEY(bind_retry_interval_ms, 1, 60000)
 INT_KEY(term_timeout_ms, 1, 600000)
 INT_KEY(startup_delay_ms, 0, 600000)
+INT_KEY(clients, 0, 1000)
+INT_KEY(rate, 0, 1000000)
+INT_KEY(steady_ms, 0, 600000)
 #undef INT_KEY
 
 static int parse_opts(const char *v, struct pc_optset *o, char *text, char *err, size_t errlen)
@@ -191,6 +194,35 @@ static int parse_bool(const char *key, const char *v, bool *out, char *err, size
 	{ snprintf(buf, len, "%s", c->field ? "yes" : "no"); }
 BOOL_KEY(leak_child)
 BOOL_KEY(keep_open)
+BOOL_KEY(keepalive)
+BOOL_KEY(migrate_req)
+
+static const char *const strategy_names[] = {
+	[PC_STRATEGY_NAIVE] = "naive", [PC_STRATEGY_EAGER] = "eager",
+	[PC_STRATEGY_OVERLAP] = "overlap", [PC_STRATEGY_HANDOFF] = "handoff",
+};
+
+const char *pc_strategy_name(enum pc_strategy s)
+{
+	return strategy_names[s];
+}
+
+static int parse_strategy(const char *v, struct pc_case *c, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(strategy_names) / sizeof(strategy_names[0]); i++) {
+		if (!strcmp(v, strategy_names[i])) {
+			c->strategy = (enum pc_strategy)i;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "bad strategy '%s' (naive, eager, overlap, handoff)", v);
+	return -1;
+}
+
+static void format_strategy(const struct pc_case *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strategy_names[c->strategy]);
+}
 #undef BOOL_KEY
 
 #define KEY(n) { #n, parse_##n, format_##n }
@@ -199,6 +231,8 @@ static const struct key_def case_keys[] = {
 	KEY(old), KEY(new), KEY(signal), KEY(close_first), KEY(requests),
 	KEY(opts_at), KEY(cycles), KEY(bind_retry_ms), KEY(bind_retry_interval_ms),
 	KEY(term_timeout_ms), KEY(startup_delay_ms), KEY(leak_child), KEY(keep_open),
+	KEY(strategy), KEY(clients), KEY(keepalive), KEY(rate), KEY(migrate_req),
+	KEY(steady_ms),
 };
 #undef KEY
 #define NKEYS (sizeof(case_keys) / sizeof(case_keys[0]))
@@ -698,6 +732,7 @@ static void set_defaults(struct parser *p)
 	b->cycles = 10;
 	b->bind_retry_interval_ms = 1;
 	b->term_timeout_ms = 2000;
+	b->keepalive = true;
 	strcpy(p->s->addr, "127.0.0.1");
 	strcpy(p->s->name, "scenario");
 }

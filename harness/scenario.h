@@ -16,6 +16,14 @@
 
 enum pc_close_first { PC_CLOSE_SERVER, PC_CLOSE_CLIENT };
 
+/* How a generation replaces the last one (see churn.c). */
+enum pc_strategy {
+	PC_STRATEGY_NAIVE,    /* kill, wait until reaped, start */
+	PC_STRATEGY_EAGER,    /* kill and start at once, without waiting */
+	PC_STRATEGY_OVERLAP,  /* start, wait until ready, then kill (SO_REUSEPORT) */
+	PC_STRATEGY_HANDOFF,  /* the harness keeps the listener and hands it over */
+};
+
 enum pc_exp_op { PC_OP_LT, PC_OP_LE, PC_OP_GT, PC_OP_GE, PC_OP_EQ, PC_OP_NE };
 
 /* One expectation as written, chosen for a case by section specificity. */
@@ -39,6 +47,12 @@ struct pc_case {
 	int bind_retry_ms, bind_retry_interval_ms;
 	bool leak_child;
 	bool keep_open;                /* the client holds its connection through the kill */
+	enum pc_strategy strategy;
+	int clients;                   /* concurrent load clients during the case, 0 = none */
+	bool keepalive;                /* load: reuse connections */
+	int rate;                      /* load: requests per second in all, 0 = unpaced */
+	int steady_ms;                 /* each generation serves this long before its kill */
+	bool migrate_req;              /* net.ipv4.tcp_migrate_req in the private netns */
 	int cycles;
 	int term_timeout_ms;           /* signal -> SIGKILL escalation bound */
 	int startup_delay_ms;          /* the fixture sleeps this long before socket() */
@@ -68,6 +82,7 @@ void pc_scenario_free(struct pc_scenario *s);
 /* The platform word used by [expect PLATFORM ...] sections on this build. */
 const char *pc_scenario_platform(void);
 const char *pc_signal_name(int sig);   /* "KILL", "TERM", "INT" */
+const char *pc_strategy_name(enum pc_strategy s);
 const char *pc_exp_op_text(enum pc_exp_op op);
 
 #endif

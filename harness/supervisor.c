@@ -20,8 +20,10 @@
 #include "sys.h"
 
 #define MAX_GROUPS 64
-#define READY_FD 3      /* where a fixture finds the ready pipe */
-#define LIFELINE_FD 4   /* EOF here: the harness is gone, exit */
+#define LISTEN_FD 3     /* a handed-over listener (systemd's SD_LISTEN_FDS_START) */
+#define READY_FD 4      /* where a fixture finds the ready pipe */
+#define LIFELINE_FD 5   /* EOF here: the harness is gone, exit */
+#define PID_DIGITS 12
 #define REAP_BOUND_MS 5000
 
 struct pc_sup {
@@ -71,6 +73,25 @@ static int move_high(int fd)
 		return -errno;
 	close(fd);
 	return high;
+}
+
+int pc_sup_listen(const struct sockaddr *addr, socklen_t len, const struct pc_optset *o)
+{
+	int fd = socket(addr->sa_family, SOCK_STREAM, 0);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = pc_optset_apply(o, fd);
+	if (!rc && bind(fd, addr, len) < 0)
+		rc = -errno;
+	if (!rc && listen(fd, o->backlog ? o->backlog : 128) < 0)
+		rc = -errno;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return move_high(fd);   /* above 9, and close-on-exec */
 }
 
 int pc_sup_new(const char *fixture, int log_fd, struct pc_sup **out)
@@ -143,8 +164,8 @@ static void build_argv(const struct pc_sup *s, const struct pc_gen_spec *sp, cha
 	argv[n++] = "--opts-at";     argv[n++] = (char *)pc_opts_at_name(sp->opts_at);
 	argv[n++] = "--close-first";
 	argv[n++] = sp->close_first == PC_CLOSE_SERVER ? "server" : "client";
-	argv[n++] = "--ready-fd";    argv[n++] = "3";
-	argv[n++] = "--lifeline-fd"; argv[n++] = "4";
+	argv[n++] = "--ready-fd";    argv[n++] = "4";
+	argv[n++] = "--lifeline-fd"; argv[n++] = "5";
 	if (sp->bind_retry_ms) {
 		argv[n++] = "--bind-retry-ms";          argv[n++] = bufs[1];
 		argv[n++] = "--bind-retry-interval-ms"; argv[n++] = bufs[2];
@@ -158,8 +179,53 @@ static void build_argv(const struct pc_sup *s, const struct pc_gen_spec *sp, cha
 	argv[n] = NULL;
 }
 
-/* In the child after fork(): only async-signal-safe calls. */
-static void spawn_child(const struct pc_sup *s, int ready_w, char *const argv[], int devnull)
+extern char **environ;
+
+/* The environment for a generation: the harness's, plus LISTEN_FDS and a
+ * LISTEN_PID whose digits the child fills in (it learns its pid only after
+ * fork). Built before fork(), freed after. */
+static char **build_env(bool handoff, char *pid_entry, size_t len)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 3, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LISTEN_PID=", 11) && strncmp(environ[i], "LISTEN_FDS=", 11))
+			env[k++] = environ[i];
+	if (handoff) {
+		snprintf(pid_entry, len, "LISTEN_PID=%0*d", PID_DIGITS, 0);
+		env[k++] = pid_entry;
+		env[k++] = "LISTEN_FDS=1";
+	}
+	return env;
+}
+
+/* Digits of our pid into the LISTEN_PID=000... entry; async-signal-safe. */
+static void put_pid(char *pid_entry)
+{
+	long pid = (long)getpid();
+	char *d = pid_entry + strlen("LISTEN_PID=") + PID_DIGITS;
+
+	for (int i = 0; i < PID_DIGITS; i++, pid /= 10)
+		*--d = (char)('0' + pid % 10);
+}
+
+/* fd onto target, clearing close-on-exec even when fd == target. */
+static void dup_to(int fd, int target)
+{
+	if (fd == target ? fcntl(fd, F_SETFD, 0) < 0 : dup2(fd, target) < 0)
+		_exit(127);
+}
+
+/* In the child after fork(): only async-signal-safe calls (the harness may
+ * have threads). Standard fds first: log_fd may sit on 3, 4 or 5. */
+static void spawn_child(const struct pc_sup *s, const struct pc_gen_spec *spec, int ready_w,
+			char *const argv[], char **env, char *pid_entry, int devnull)
 {
 	sigset_t none;
 
@@ -168,36 +234,39 @@ static void spawn_child(const struct pc_sup *s, int ready_w, char *const argv[],
 		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(ready_w, READY_FD) < 0 || dup2(s->lifeline_r, LIFELINE_FD) < 0)
-		_exit(127);
-	if (ready_w == READY_FD)   /* dup2 onto itself keeps close-on-exec */
-		fcntl(READY_FD, F_SETFD, 0);
 	dup2(devnull, 0);
 	dup2(devnull, 1);
 	dup2(s->log_fd >= 0 ? s->log_fd : devnull, 2);
-	execv(argv[0], argv);
+	dup_to(ready_w, READY_FD);
+	dup_to(s->lifeline_r, LIFELINE_FD);   /* above 9: nothing to clobber */
+	if (spec->listen_fd > 0) {
+		dup_to(spec->listen_fd, LISTEN_FD);
+		put_pid(pid_entry);
+	}
+	execve(argv[0], argv, env);
 	_exit(127);
 }
 
 int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen *g)
 {
-	char *argv[32], bufs[4][24];
-	int fds[2], devnull, rc;
+	char *argv[32], bufs[4][24], pid_entry[32];
+	char **env = build_env(spec->listen_fd > 0, pid_entry, sizeof(pid_entry));
+	int fds[2], devnull = -1, rc;
 	pid_t pid;
 
 	memset(g, 0, sizeof(*g));
 	g->pidfd = g->ready_fd = -1;
+	if (!env)
+		return -ENOMEM;
 	build_argv(s, spec, argv, bufs);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0)
-		return -errno;
-	rc = pipe_cloexec(fds);
+	rc = devnull < 0 ? -errno : pipe_cloexec(fds);
 	if (rc)
 		goto out;
 	g->spawn_ns = pc_now_ns();
 	pid = fork();
 	if (pid == 0)
-		spawn_child(s, fds[1], argv, devnull);
+		spawn_child(s, spec, fds[1], argv, env, pid_entry, devnull);
 	rc = pid < 0 ? -errno : 0;
 	close(fds[1]);
 	if (rc) {
@@ -212,7 +281,9 @@ int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen
 		g->pidfd = -1;
 	track_group(s, pid);
 out:
-	close(devnull);
+	if (devnull >= 0)
+		close(devnull);
+	free(env);
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "optset.h"
@@ -27,6 +28,7 @@ struct pc_gen_spec {
 	int bind_retry_ms, bind_retry_interval_ms;
 	int startup_delay_ms;
 	bool leak_child;
+	int listen_fd;                /* > 0: hand this listener over (LISTEN_FDS) */
 };
 
 /* One fixture generation. Filled by spawn and wait_ready; plain data. */
@@ -56,6 +58,9 @@ void pc_sup_free(struct pc_sup *s);
 const char *pc_sup_mechanisms(const struct pc_sup *s);
 
 int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen *g);
+/* A listening socket the harness keeps and hands to each generation
+ * (strategy handoff): bound with o applied first, close-on-exec. fd or -errno. */
+int pc_sup_listen(const struct sockaddr *addr, socklen_t len, const struct pc_optset *o);
 /* Reads the ready line. 0, -ETIMEDOUT, -EPIPE (exited without a line),
  * -EPROTO (unreadable line), -EINTR (*stop became true). */
 int pc_sup_wait_ready(struct pc_sup *s, struct pc_gen *g, int timeout_ms,

@@ -29,4 +29,9 @@ int pc_sys_pidfd_open(pid_t pid);
  * says why in 'why'. */
 int pc_sys_enter_private_netns(char *why, size_t len);
 
+/* net.ipv4.tcp_migrate_req of the calling process's network namespace:
+ * set it to 'on' (0 or 1) when set is true, then return its value (0, 1)
+ * or -errno. Callers set it only in a namespace they created. */
+int pc_sys_tcp_migrate_req(bool set, int on);
+
 #endif

@@ -110,6 +110,23 @@ out:
 	return rc;
 }
 
+int pc_sys_tcp_migrate_req(bool set, int on)
+{
+	const char *path = "/proc/sys/net/ipv4/tcp_migrate_req";
+	char buf[8] = "";
+	ssize_t n;
+	int fd, rc;
+
+	if (set && (rc = write_file(path, on ? "1" : "0")) < 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? buf[0] == '1' : -EIO;
+}
+
 /* A new namespace shares the host's TCP hash table (hundreds of thousands
  * of buckets), and every sock_diag census walks all of it: about 3 ms a
  * dump here. A namespace made from inside ours gets a table of its own

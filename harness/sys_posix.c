@@ -36,6 +36,12 @@ int pc_sys_pidfd_open(pid_t pid)
 	return -ENOSYS;
 }
 
+int pc_sys_tcp_migrate_req(bool set, int on)
+{
+	(void)set, (void)on;
+	return -ENOSYS;
+}
+
 int pc_sys_enter_private_netns(char *why, size_t len)
 {
 	snprintf(why, len, "network namespaces are not supported on this platform");
