@@ -236,38 +236,52 @@ static int64_t window_start(const struct pc_cycle *c)
 	return c->spawn_ns && c->spawn_ns < c->kill_ns ? c->spawn_ns : c->kill_ns;
 }
 
-/* Per cycle: counts, downtime; per request: steady or restart latency. */
-static void attribute(const struct pc_load *l, struct pc_cycle *cycles, int ncycles,
-		      int64_t *steady, size_t *nsteady, int64_t *restart, size_t *nrestart)
+/* The cycle whose window holds t (windows run from one transition's start
+ * to the next's), or -1 before the first. */
+static int window_of(const struct pc_cycle *cycles, int n, int64_t t)
 {
-	int64_t fail_from = 0, fail_to = 0;
-	int k = -1;
+	int lo = 0, hi = n;   /* first window starting after t */
 
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (window_start(&cycles[mid]) <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - 1;
+}
+
+/* A request belongs to the window in which it completed: one in flight
+ * when a generation is killed fails because of that transition, not the
+ * one before. Its latency counts as restart latency when it started
+ * between a transition's start and the new generation's first 200. */
+static void attribute(const struct pc_load *l, struct pc_cycle *cycles, int ncycles,
+		      int64_t *from, int64_t *to, int64_t *steady, size_t *nsteady,
+		      int64_t *restart, size_t *nrestart)
+{
 	for (size_t i = 0; i < l->nreqs; i++) {
 		const struct pc_load_req *q = &l->reqs[i];
-		bool in_restart;
+		int64_t end = q->start_ns + q->latency_ns;
+		int ke = window_of(cycles, ncycles, end), ks = window_of(cycles, ncycles, q->start_ns);
+		bool in_restart = ks >= 0 && (!cycles[ks].first_ok_ns ||
+					      q->start_ns <= cycles[ks].first_ok_ns);
 
-		while (k + 1 < ncycles && q->start_ns >= window_start(&cycles[k + 1])) {
-			if (k >= 0)
-				cycles[k].downtime_ns = fail_to - fail_from;
-			fail_from = fail_to = 0;
-			k++;
+		if (q->outcome == PC_OUT_OK && in_restart)
+			restart[(*nrestart)++] = q->latency_ns;
+		else if (q->outcome == PC_OUT_OK)
+			steady[(*nsteady)++] = q->latency_ns;
+		if (ke < 0)
+			continue;
+		cycles[ke].load[q->outcome]++;
+		if (q->outcome != PC_OUT_OK) {
+			from[ke] = from[ke] && from[ke] < q->start_ns ? from[ke] : q->start_ns;
+			to[ke] = to[ke] > end ? to[ke] : end;
 		}
-		in_restart = k >= 0 && (!cycles[k].first_ok_ns || q->start_ns <= cycles[k].first_ok_ns);
-		if (q->outcome == PC_OUT_OK) {
-			if (in_restart)
-				restart[(*nrestart)++] = q->latency_ns;
-			else
-				steady[(*nsteady)++] = q->latency_ns;
-		} else if (k >= 0) {
-			fail_from = fail_from ? fail_from : q->start_ns;
-			fail_to = q->start_ns + q->latency_ns > fail_to ? q->start_ns + q->latency_ns : fail_to;
-		}
-		if (k >= 0)
-			cycles[k].load[q->outcome]++;
 	}
-	if (k >= 0)
-		cycles[k].downtime_ns = fail_to - fail_from;
+	for (int k = 0; k < ncycles; k++)
+		cycles[k].downtime_ns = to[k] - from[k];
 }
 
 /* At most about a thousand buckets, none shorter than 10 ms. */
@@ -298,7 +312,8 @@ int pc_load_summarize(const struct pc_load *l, struct pc_cycle *cycles, int ncyc
 {
 	int64_t *steady = malloc((l->nreqs + 1) * sizeof(*steady));
 	int64_t *restart = malloc((l->nreqs + 1) * sizeof(*restart));
-	int64_t *down = malloc(((size_t)ncycles + 1) * sizeof(*down));
+	int64_t *down = calloc((size_t)ncycles + 1, sizeof(*down));
+	int64_t *to = calloc((size_t)ncycles + 1, sizeof(*to));
 	size_t nsteady = 0, nrestart = 0;
 	int rc = -ENOMEM;
 
@@ -308,8 +323,8 @@ int pc_load_summarize(const struct pc_load *l, struct pc_cycle *cycles, int ncyc
 	out->keepalive = l->o.keepalive;
 	out->requests = l->nreqs;
 	out->dropped = l->dropped;
-	if (steady && restart && down) {
-		attribute(l, cycles, ncycles, steady, &nsteady, restart, &nrestart);
+	if (steady && restart && down && to) {
+		attribute(l, cycles, ncycles, down, to, steady, &nsteady, restart, &nrestart);
 		for (int i = 0; i < ncycles; i++)
 			down[i] = cycles[i].downtime_ns;
 		pc_stats_compute(down, (size_t)ncycles, &out->downtime);
@@ -320,5 +335,6 @@ int pc_load_summarize(const struct pc_load *l, struct pc_cycle *cycles, int ncyc
 	free(steady);
 	free(restart);
 	free(down);
+	free(to);
 	return rc;
 }
