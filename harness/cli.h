@@ -21,4 +21,7 @@ struct pc_command {
 /* "portchurn: <fmt with arg> (see portchurn --help)" on stderr; returns 2. */
 int pc_cli_usage_error(const char *fmt, const char *arg);
 
+int pc_cmd_inspect_main(int argc, char **argv);
+extern const char pc_cmd_inspect_usage[];
+
 #endif

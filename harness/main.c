@@ -51,6 +51,7 @@ static const char usage_main[] =
 "commands:\n"
 "  run [SCENARIO.ini ...]   run scenarios (the built-in default when none)\n"
 "  list [SCENARIO.ini ...]  print the cases a scenario expands to\n"
+"  inspect PORT [--addr A] [--json]  who holds PORT; would bind() work now\n"
 "  help [COMMAND]           this text, or a command's\n"
 "\n"
 "options:\n"
@@ -468,6 +469,7 @@ static int cmd_help(int argc, char **argv);
 static const struct pc_command commands[] = {
 	{ "run", cmd_run, usage_run },
 	{ "list", cmd_list, usage_list },
+	{ "inspect", pc_cmd_inspect_main, pc_cmd_inspect_usage },
 	{ "help", cmd_help, usage_main },
 };
 

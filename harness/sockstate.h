@@ -37,7 +37,10 @@ int pc_sockstate_census(int port, struct pc_census *out);
 struct pc_holder {
 	int pid;
 	int ppid;
-	bool orphan;          /* reparented: ppid == 1, or the parent is gone */
+	bool orphan;          /* reparented: ppid == 1, or the parent is gone. An
+			       * orphan adopted by a child subreaper (systemd
+			       * --user, a container's init) has a live parent
+			       * that looks like any other: not flagged. */
 	char comm[64];        /* the kernel's short command name */
 	unsigned long inode;  /* the listening socket's inode */
 };
