@@ -28,6 +28,7 @@ struct pc_load {
 	struct pc_load_opts o;
 	atomic_int port;
 	atomic_bool stop;
+	atomic_size_t completed;
 	pthread_t thread;
 	bool running;
 	CURLM *multi;
@@ -67,6 +68,7 @@ static int slots_init(struct pc_load *l)
 
 static void record(struct pc_load *l, const struct slot *s, enum pc_outcome out)
 {
+	atomic_fetch_add(&l->completed, 1);
 	if (l->nreqs == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 4096;
 		struct pc_load_req *r;
@@ -167,6 +169,7 @@ int pc_load_start(const struct pc_load_opts *o, int port, struct pc_load **out)
 	l->o = *o;
 	atomic_init(&l->port, port);
 	atomic_init(&l->stop, false);
+	atomic_init(&l->completed, 0);
 	l->multi = curl_multi_init();
 	rc = l->multi ? slots_init(l) : -ENOMEM;
 	if (!rc)
@@ -178,6 +181,11 @@ int pc_load_start(const struct pc_load_opts *o, int port, struct pc_load **out)
 	l->running = true;
 	*out = l;
 	return 0;
+}
+
+size_t pc_load_completed(const struct pc_load *l)
+{
+	return atomic_load(&((struct pc_load *)l)->completed);
 }
 
 void pc_load_set_port(struct pc_load *l, int port)

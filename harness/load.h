@@ -34,6 +34,8 @@ struct pc_load;
 int pc_load_start(const struct pc_load_opts *o, int port, struct pc_load **out);
 /* New requests go to this port from now on; 0 pauses. Thread-safe. */
 void pc_load_set_port(struct pc_load *l, int port);
+/* Requests completed so far (whatever their outcome). Thread-safe. */
+size_t pc_load_completed(const struct pc_load *l);
 /* Stops and joins the thread; requests still in flight are dropped. */
 void pc_load_stop(struct pc_load *l);
 /* After stop: the completed requests in start order, and how many more

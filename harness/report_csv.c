@@ -27,7 +27,8 @@ static const char header[] =
 	"case,cycle,port,old_pid,new_pid,kill_ns,reaped_ns,spawn_ns,bind_ns,listen_ns,"
 	"first_ok_ns,bind_errno,bind_attempts,blocked_ns,rebind_ns,restart_ns,escalated,"
 	"old_exit,leaked,requests_ok,requests_failed,served_new,served_orphan,tw_at_kill,fw2_at_kill,"
-	"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,diagnosis,error\n";
+	"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,load_ok,load_refused,"
+	"load_reset,load_timeout,load_other,downtime_ns,diagnosis,error\n";
 
 static void csv_text(FILE *out, const char *s)
 {
@@ -79,6 +80,9 @@ static void csv_row(FILE *out, const char *name, const struct pc_cycle *c)
 		c->requests_ok, c->requests_failed, c->served_new, c->served_orphan);
 	csv_census(out, &c->at_kill);
 	csv_census(out, &c->at_bind);
+	fprintf(out, "%d,%d,%d,%d,%d,%" PRId64 ",", c->load[PC_OUT_OK], c->load[PC_OUT_REFUSED],
+		c->load[PC_OUT_RESET], c->load[PC_OUT_TIMEOUT],
+		c->load[PC_OUT_HTTP_ERROR] + c->load[PC_OUT_OTHER], c->downtime_ns);
 	csv_text(out, c->diagnosis);
 	fputc(',', out);
 	csv_text(out, c->error);

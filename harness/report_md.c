@@ -111,6 +111,34 @@ static void md_verdict(FILE *out, const struct pc_run *run)
 	fputs(run->interrupted ? " (interrupted)\n\n" : "\n\n", out);
 }
 
+/* What the load clients saw, per case: the answer to "which strategy". */
+static void md_load(FILE *out, const struct pc_run *run)
+{
+	bool any = false;
+
+	for (int i = 0; i < run->ncases; i++) {
+		const struct pc_case_result *r = &run->cases[i];
+		const struct pc_load_result *l = r->load;
+
+		if (!l)
+			continue;
+		if (!any)
+			fputs("\n### What clients saw\n\n| case | strategy | ok | refused | reset | "
+			      "timeout | downtime p99 ms | latency p99 ms steady | during restart |\n"
+			      "|---|---|---:|---:|---:|---:|---:|---:|---:|\n", out);
+		any = true;
+		fputs("| ", out);
+		md_put(out, r->spec->name);
+		fprintf(out, " | %s | %ld | %ld | %ld | %ld |", pc_strategy_name(r->spec->strategy),
+			l->total[PC_OUT_OK], l->total[PC_OUT_REFUSED], l->total[PC_OUT_RESET],
+			l->total[PC_OUT_TIMEOUT]);
+		md_ms(out, &l->downtime, l->downtime.p99);
+		md_ms(out, &l->latency_steady, l->latency_steady.p99);
+		md_ms(out, &l->latency_restart, l->latency_restart.p99);
+		fputc('\n', out);
+	}
+}
+
 /* Why binds failed, one line per case that had a failed bind. */
 static void md_diagnoses(FILE *out, const struct pc_run *run)
 {
@@ -151,6 +179,7 @@ int pc_report_md(const struct pc_run *run, FILE *out)
 		md_put(out, s->cases[i].name);
 		fputs(" | – | – | – | – | – | NOT RUN | |\n", out);
 	}
+	md_load(out, run);
 	md_diagnoses(out, run);
 	pc_report_fmt_fixed3(pc_report_span_ns(run->started_ns, run->finished_ns),
 			     PC_REPORT_NS_PER_S, dur, sizeof(dur));

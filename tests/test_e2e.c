@@ -316,6 +316,7 @@ ParameterizedTestParameters(e2e, shipped_scenarios_hold)
 	static struct shipped files[] = {
 		{ "default.ini" }, { "seed-claims.ini" }, { "client-closes.ini" },
 		{ "fin-wait.ini" }, { "opts-timing.ini" }, { "reload-child.ini" },
+		{ "zero-downtime.ini" },
 	};
 	return cr_make_param_array(struct shipped, files, sizeof(files) / sizeof(files[0]));
 }
@@ -331,4 +332,53 @@ ParameterizedTest(struct shipped *s, e2e, shipped_scenarios_hold, .timeout = 120
 	cr_assert(e2e_run(&t, args, 100000) == 0, "%s: exit %d\n%s%s", s->file, t.status,
 		  e2e_read(&t, "stdout"), e2e_read(&t, "stderr"));
 	e2e_assert_no_leftovers(&t);
+}
+
+/* Under load: handoff with a graceful drain loses no request; naive
+ * refuses some (the port is closed between two generations). */
+static json_t *run_loaded(struct e2e *t, const char *strategy)
+{
+	const char *args[] = { "run", "@/s.ini", "--out", "@/out", "-q", NULL };
+	char ini[400];
+
+	snprintf(ini, sizeof(ini), "[scenario]\nname = load\ncycles = 5\nopts = reuseaddr\n"
+		 "requests = 0\nclients = 4\nkeepalive = no\nrate = 2000\nsteady_ms = 50\n"
+		 "signal = TERM\nstrategy = %s\n[expect]\nbind = ok\n", strategy);
+	e2e_init(t);
+	e2e_write(t, "s.ini", ini);
+	cr_assert(e2e_run(t, args, RUN_TIMEOUT_MS) == 0, "%s: exit %d: %s", strategy, t->status,
+		  e2e_read(t, "stderr"));
+	e2e_assert_no_leftovers(t);
+	return e2e_json(t, "out/results.json");
+}
+
+Test(e2e, handoff_under_load_loses_no_request, .timeout = 90)
+{
+	struct e2e t;
+	json_t *r = run_loaded(&t, "handoff"), *c = e2e_case(r, 0);
+
+	cr_assert_str_eq(json_string_value(json_object_get(c, "strategy")), "handoff");
+	cr_assert(e2e_int(c, "load.outcomes.ok") > 100, "the load ran: %lld ok",
+		  e2e_int(c, "load.outcomes.ok"));
+	cr_assert(e2e_int(c, "load.outcomes.refused") == 0 && e2e_int(c, "load.outcomes.reset") == 0 &&
+		  e2e_int(c, "load.outcomes.timeout") == 0 && e2e_int(c, "load.outcomes.other") == 0,
+		  "handoff + SIGTERM lost requests: %lld refused, %lld reset, %lld timeout",
+		  e2e_int(c, "load.outcomes.refused"), e2e_int(c, "load.outcomes.reset"),
+		  e2e_int(c, "load.outcomes.timeout"));
+	json_decref(r);
+}
+
+Test(e2e, naive_under_load_refuses, .timeout = 90)
+{
+	struct e2e t;
+	json_t *r = run_loaded(&t, "naive"), *c = e2e_case(r, 0), *rec;
+	long long per_cycle = 0;
+
+	cr_assert(e2e_int(c, "load.outcomes.refused") > 0,
+		  "5 naive restarts under 2000 requests/s refused nothing");
+	for (size_t i = 0; (rec = json_array_get(json_object_get(c, "records"), i)); i++)
+		per_cycle += e2e_int(rec, "load.refused");
+	cr_assert(per_cycle == e2e_int(c, "load.outcomes.refused"),
+		  "per-cycle refused (%lld) add up to the case's", per_cycle);
+	json_decref(r);
 }

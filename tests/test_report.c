@@ -620,7 +620,8 @@ Test(report_files, csv_rows)
 		"case,cycle,port,old_pid,new_pid,kill_ns,reaped_ns,spawn_ns,bind_ns,listen_ns,"
 		"first_ok_ns,bind_errno,bind_attempts,blocked_ns,rebind_ns,restart_ns,escalated,"
 		"old_exit,leaked,requests_ok,requests_failed,served_new,served_orphan,tw_at_kill,fw2_at_kill,"
-		"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,diagnosis,error";
+		"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,load_ok,load_refused,"
+		"load_reset,load_timeout,load_other,downtime_ns,diagnosis,error";
 	char *csv = slurp(path_in(dir, "cycles.csv")), *save = NULL, *line;
 	char f[40][192];
 	int row = 0;
@@ -631,7 +632,7 @@ Test(report_files, csv_rows)
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		int n = csv_split(line, f, 40);
 
-		cr_assert_eq(n, 31, "cycles.csv row %d: %d fields, want 31: %s", row + 1, n, line);
+		cr_assert_eq(n, 37, "cycles.csv row %d: %d fields, want 37: %s", row + 1, n, line);
 		row++;
 		if (row == 1) {
 			cr_assert_str_eq(f[0], NAME_PASS, "cycles.csv row 1: case is \"%s\"", f[0]);
@@ -647,9 +648,9 @@ Test(report_files, csv_rows)
 			cr_assert_str_eq(f[14], "", "cycles.csv row 5: rebind_ns should be empty");
 			cr_assert_str_eq(f[16], "1", "cycles.csv row 5: escalated \"%s\"", f[16]);
 			cr_assert_str_eq(f[26], "2", "cycles.csv row 5: tw_at_bind \"%s\"", f[26]);
-			cr_assert_str_eq(f[29], "", "cycles.csv row 5: no diagnosis \"%s\"", f[29]);
-			cr_assert_str_eq(f[30], "bind: in use, retried 3\" times, gave up next",
-					 "cycles.csv row 5: error \"%s\"", f[30]);
+			cr_assert_str_eq(f[35], "", "cycles.csv row 5: no diagnosis \"%s\"", f[35]);
+			cr_assert_str_eq(f[36], "bind: in use, retried 3\" times, gave up next",
+					 "cycles.csv row 5: error \"%s\"", f[36]);
 		}
 	}
 	cr_assert_eq(row, 5, "cycles.csv: %d rows, want one per cycle (3 + 2 + 0)", row);

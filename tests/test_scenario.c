@@ -190,7 +190,7 @@ Test(scenario, builtin_default_parses, .timeout = 5)
 Test(scenario, shipped_scenarios_parse, .timeout = 5)
 {
 	const char *files[] = { "default.ini", "seed-claims.ini", "client-closes.ini", "fin-wait.ini",
-				"opts-timing.ini", "reload-child.ini" };
+				"opts-timing.ini", "reload-child.ini", "zero-downtime.ini" };
 	char path[512], err[512];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
