@@ -20,6 +20,7 @@
 struct slot {
 	CURL *curl;
 	bool busy;
+	int port;            /* the port url names */
 	int64_t start_ns;
 	char url[96];
 };
@@ -107,19 +108,23 @@ static void start_idle(struct pc_load *l)
 
 		if (s->busy || !may_start(l, pc_now_ns()))
 			continue;
-		snprintf(s->url, sizeof(s->url), "http://%s%s%s:%d/", v6 ? "[" : "", l->o.addr,
-			 v6 ? "]" : "", port);
-		curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
+		if (s->port != port) {   /* parsing a URL per request costs */
+			snprintf(s->url, sizeof(s->url), "http://%s%s%s:%d/", v6 ? "[" : "",
+				 l->o.addr, v6 ? "]" : "", port);
+			curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
+			s->port = port;
+		}
 		s->start_ns = pc_now_ns();
 		s->busy = true;
 		curl_multi_add_handle(l->multi, s->curl);
 	}
 }
 
-static void reap_done(struct pc_load *l)
+/* Returns how many transfers finished. */
+static int reap_done(struct pc_load *l)
 {
 	CURLMsg *m;
-	int left;
+	int left, n = 0;
 
 	while ((m = curl_multi_info_read(l->multi, &left))) {
 		struct slot *s;
@@ -130,7 +135,9 @@ static void reap_done(struct pc_load *l)
 		record(l, s, pc_http_classify(m->data.result, m->easy_handle));
 		curl_multi_remove_handle(l->multi, m->easy_handle);
 		s->busy = false;
+		n++;
 	}
+	return n;
 }
 
 /* Until the next scheduled start, at most POLL_MS: a paced client must not
@@ -151,9 +158,14 @@ static void *run(void *arg)
 
 	l->next_start_ns = pc_now_ns();
 	while (!atomic_load(&l->stop)) {
-		start_idle(l);
 		curl_multi_perform(l->multi, &running);
-		reap_done(l);
+		/* restart finished slots before waiting again: a slot left idle
+		 * until after the next poll costs a whole poll timeout */
+		if (reap_done(l)) {
+			start_idle(l);
+			continue;   /* perform the new transfers at once */
+		}
+		start_idle(l);
 		curl_multi_poll(l->multi, NULL, 0, poll_ms(l), NULL);
 	}
 	return NULL;
