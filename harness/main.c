@@ -58,9 +58,10 @@ static const char usage_main[] =
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
-"exit status: 0 every expectation held; 1 an expectation failed; 2 usage or\n"
-"scenario error; 3 environment error (port held by a foreign process,\n"
-"fixture missing, namespace refused with --netns on); 130 interrupted.\n";
+"exit status of run: 0 every expectation held; 1 an expectation failed; 2\n"
+"usage or scenario error; 3 environment error (port held by a foreign\n"
+"process, fixture missing, namespace refused with --netns on); 130\n"
+"interrupted. inspect: 0 a plain bind would succeed, 1 it would not, 2 usage.\n";
 
 static const char usage_run[] =
 "usage: portchurn run [SCENARIO.ini ...] [options]\n"

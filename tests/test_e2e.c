@@ -272,13 +272,13 @@ static void flags_of(const char *text, char flags[][32], int *n)
 
 Test(e2e, help_and_man_page_agree, .timeout = 30)
 {
-	const char *topics[] = { "--help", "run", "list" };
+	const char *topics[] = { "--help", "run", "list", "inspect" };
 	char help[1 << 14] = "", man[1 << 16], flags[64][32], path[512];
 	int nhelp = 0, nman = 0;
 	size_t len = 0;
 	FILE *f;
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
 		const char *args[] = { "help", topics[i], NULL };
 		struct e2e t;
 
