@@ -83,6 +83,11 @@ static void md_row(FILE *out, const struct pc_case_result *r)
 	md_ms(out, &r->rebind, r->rebind.p50);
 	md_ms(out, &r->rebind, r->rebind.p99);
 	md_ms(out, &r->restart, r->restart.p50);
+	if (r->peak_at_kill.known)
+		fprintf(out, " %d/%d/%d |", r->peak_at_kill.time_wait, r->peak_at_kill.fin_wait2,
+			r->peak_at_kill.listen);
+	else
+		fputs(" – |", out);
 	if (!strcmp(v, "error")) {
 		fputs(" ERROR | environment: ", out);
 		md_put(out, r->env_error);
@@ -170,14 +175,14 @@ int pc_report_md(const struct pc_run *run, FILE *out)
 	fputs("\n\n", out);
 	md_verdict(out, run);
 	fputs("| case | bind ok | bind failed | rebind p50 ms | rebind p99 ms | restart p50 ms "
-	      "| verdict | failed expectation (measured) |\n"
-	      "|---|---:|---:|---:|---:|---:|---|---|\n", out);
+	      "| at kill, max TW/FW2/LISTEN | verdict | failed expectation (measured) |\n"
+	      "|---|---:|---:|---:|---:|---:|---:|---|---|\n", out);
 	for (int i = 0; i < run->ncases; i++)
 		md_row(out, &run->cases[i]);
 	for (int i = run->ncases; i < s->ncases; i++) {
 		fputs("| ", out);
 		md_put(out, s->cases[i].name);
-		fputs(" | – | – | – | – | – | NOT RUN | |\n", out);
+		fputs(" | – | – | – | – | – | – | NOT RUN | |\n", out);
 	}
 	md_load(out, run);
 	md_diagnoses(out, run);

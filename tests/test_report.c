@@ -685,8 +685,8 @@ Test(report_files, md_table)
 					 "summary.md: verdict line is \"%s\"", line);
 		if (line[0] != '|')
 			continue;
-		cr_assert_eq(md_pipes(line), 9,
-			     "summary.md: row with %d cell separators, want 9: %s",
+		cr_assert_eq(md_pipes(line), 10,
+			     "summary.md: row with %d cell separators, want 10: %s",
 			     md_pipes(line), line);
 		if (!strncmp(line, "| case ", 7) || !strncmp(line, "|---", 4))
 			continue;
@@ -695,11 +695,11 @@ Test(report_files, md_table)
 	cr_assert_eq(rows, 4, "summary.md: %d case rows, want 4 (one per scenario case)", rows);
 	free(md);
 	md = slurp(path_in(dir, "summary.md"));
-	cr_assert_neq(strstr(md, "| old=none new=none 'a\\|b' | 1 | 1 | 0.610 | 0.610 | 5.610 | "
+	cr_assert_neq(strstr(md, "| old=none new=none 'a\\|b' | 1 | 1 | 0.610 | 0.610 | 5.610 | – | "
 			     "FAIL | bind == ok (EADDRINUSE 1/2); "
 			     "time\\_wait\\_at\\_bind == 0 (2) |"), NULL,
 		      "summary.md: failing row wrong:\n%s", md);
-	cr_assert_neq(strstr(md, "| 3 | 0 | 0.710 | 0.808 | 5.710 | PASS |"), NULL,
+	cr_assert_neq(strstr(md, "| 3 | 0 | 0.710 | 0.808 | 5.710 | 3/5/1 | PASS |"), NULL,
 		      "summary.md: passing row wrong:\n%s", md);
 	cr_assert_neq(strstr(md, "| ERROR | environment: cannot create netns: Operation not "
 			     "permitted ?! |"), NULL,
