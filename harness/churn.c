@@ -43,6 +43,8 @@ struct engine {
 	struct pc_load *load;   /* the case's load clients, when it has some */
 	int handoff_fd;         /* the listener kept for strategy handoff, 0 = none */
 	int next_port;
+	struct pc_gen *stack;   /* components > 1: the live generation of each */
+	int *stack_ports;
 };
 
 static bool stopped(const struct engine *e)
@@ -129,9 +131,109 @@ static int pick_port(struct engine *e, int *port, char *msg, size_t len)
 	return -EADDRINUSE;
 }
 
-static int gen_start(struct engine *e, const struct pc_case *c, bool old, int port, int retry_ms,
+/* {port} and {addr} in a command line. */
+static void expand_command(const char *in, const char *addr, int port, char *out, size_t len)
+{
+	size_t n = 0;
+
+	while (*in && n + 1 < len) {
+		if (!strncmp(in, "{port}", 6)) {
+			n += (size_t)snprintf(out + n, len - n, "%d", port);
+			in += 6;
+		} else if (!strncmp(in, "{addr}", 6)) {
+			n += (size_t)snprintf(out + n, len - n, "%s", addr);
+			in += 6;
+		} else {
+			out[n++] = *in++;
+		}
+	}
+	out[n < len ? n : len - 1] = '\0';
+}
+
+static bool tcp_answers(const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, rc;
+
+	if (sockaddr_of(addr, port, &ss, &len) < 0)
+		return false;
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return false;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	rc = connect(fd, (struct sockaddr *)&ss, len);   /* loopback: answers at once */
+	close(fd);
+	return rc == 0;
+}
+
+/* Someone answered on the port; is it this generation? An orphan of the
+ * last one (uvicorn --reload's worker) may still be serving the port. */
+static bool gen_holds_port(const struct pc_gen *g, int port)
+{
+	struct pc_holder h[8];
+	bool incomplete;
+	int n = 0;
+
+	if (pc_sockstate_listeners(port, h, 8, &n, &incomplete) < 0)
+		return true;   /* no census here: the answer has to do */
+	for (int i = 0; i < n && i < 8; i++)
+		if (getpgid(h[i].pid) == g->pid)
+			return true;
+	return false;
+}
+
+static bool command_ready(struct engine *e, const struct pc_case *c, const struct pc_gen *g,
+			  int port)
+{
+	bool ok;
+
+	if (c->ready_tcp) {
+		ok = tcp_answers(e->sc->addr, port);
+	} else {
+		ok = pc_http_get(e->http, e->sc->addr, port, c->ready_path, REQUEST_TIMEOUT_MS) ==
+		     PC_OUT_OK;
+		pc_http_close(e->http);
+	}
+	return ok && gen_holds_port(g, port);
+}
+
+/* A command fixture has no ready fd: probe with back-off (a busy probe
+ * slows the very start-up it waits for) until it answers, exits, or the
+ * deadline passes. The verdict goes into g as a ready line would. */
+static int wait_command(struct engine *e, const struct pc_case *c, int port, struct pc_gen *g)
+{
+	int64_t deadline = pc_now_ns() + (int64_t)c->ready_timeout_ms * PC_NS_PER_MS;
+	long backoff_ns = PC_NS_PER_MS;
+
+	g->port = port;
+	for (;;) {
+		pc_sup_read_output(g);
+		if (command_ready(e, c, g, port)) {
+			g->ready = true;
+			g->attempts = 1;
+			g->bind_ns = g->listen_ns = pc_now_ns();
+			return 0;
+		}
+		if (stopped(e))
+			return -EINTR;
+		if (pc_sup_wait_exit(g, 0) == 0 || pc_now_ns() > deadline)
+			break;
+		nanosleep(&(struct timespec){ 0, backoff_ns }, NULL);
+		backoff_ns = backoff_ns < 50 * PC_NS_PER_MS ? backoff_ns * 2 : backoff_ns;
+	}
+	pc_sup_read_output(g);
+	g->ready = true;
+	g->bind_errno = strstr(g->output, "Address already in use") ||
+			strstr(g->output, "EADDRINUSE") ? EADDRINUSE : g->reaped ? ESRCH : ETIMEDOUT;
+	return 0;
+}
+
+static int gen_spawn(struct engine *e, const struct pc_case *c, bool old, int port, int retry_ms,
 		     struct pc_gen *g)
 {
+	const char *env[PC_MAX_ENV];
+	char cmd[PC_COMMAND_MAX];
 	struct pc_gen_spec spec = {
 		.addr = e->sc->addr, .port = port,
 		.opts_text = old ? c->old_text : c->new_text,
@@ -140,11 +242,34 @@ static int gen_start(struct engine *e, const struct pc_case *c, bool old, int po
 		.startup_delay_ms = c->startup_delay_ms, .leak_child = c->leak_child,
 		.listen_fd = e->handoff_fd,
 	};
-	int rc = pc_sup_spawn(e->sup, &spec, g);
 
-	if (rc < 0)
-		return rc;
+	if (c->fixture_command) {
+		expand_command(c->command, e->sc->addr, port, cmd, sizeof(cmd));
+		for (int i = 0; i < e->sc->nenv; i++)
+			env[i] = e->sc->env[i];
+		spec.command = cmd;
+		spec.cwd = e->sc->cwd;
+		spec.env = env;
+		spec.nenv = e->sc->nenv;
+	}
+	return pc_sup_spawn(e->sup, &spec, g);
+}
+
+/* Until the generation says (ready line) or shows (probe) how it started. */
+static int gen_wait(struct engine *e, const struct pc_case *c, int port, int retry_ms,
+		    struct pc_gen *g)
+{
+	if (c->fixture_command)
+		return wait_command(e, c, port, g);
 	return pc_sup_wait_ready(e->sup, g, READY_TIMEOUT_MS + retry_ms, e->o->stop);
+}
+
+static int gen_start(struct engine *e, const struct pc_case *c, bool old, int port, int retry_ms,
+		     struct pc_gen *g)
+{
+	int rc = gen_spawn(e, c, old, port, retry_ms, g);
+
+	return rc < 0 ? rc : gen_wait(e, c, port, retry_ms, g);
 }
 
 static bool gen_up(const struct pc_gen *g)
@@ -164,9 +289,47 @@ static int gen_errno(const struct pc_gen *g)
 	return g->opts_errno > 0 ? g->opts_errno : 0;
 }
 
-static void describe_start_failure(const struct pc_gen *g, int rc, char *msg, size_t len)
+/* A failed command start: the line of its output that says why. */
+static void output_excerpt(const struct pc_gen *g, char *buf, size_t len)
 {
-	if (rc == -EPIPE || rc == -ETIMEDOUT || rc == -EPROTO)
+	const char *hit = strstr(g->output, "in use");
+
+	if (!hit)
+		hit = strstr(g->output, "EADDRINUSE");
+	const char *from, *to;
+
+	if (!hit)
+		hit = g->output + (g->output_len ? g->output_len - 1 : 0);
+	for (from = hit; from > g->output && from[-1] != '\n'; from--)
+		;
+	to = strchr(hit, '\n');
+	snprintf(buf, len, "%.*s", (int)(to ? to - from : (long)strlen(from)), from);
+}
+
+/* A command has no ready line: what it did instead, in its own words. */
+static void describe_command_failure(const struct pc_case *c, const struct pc_gen *g,
+				     char *msg, size_t len)
+{
+	char said[200];
+
+	output_excerpt(g, said, sizeof(said));
+	if (g->bind_errno == ETIMEDOUT)
+		snprintf(msg, len, "no answer on %s within %d ms%s%.80s", c->ready_tcp ? "TCP" :
+			 c->ready_path, c->ready_timeout_ms, said[0] ? "; it said: " : "", said);
+	else if (g->exit_code >= 0)
+		snprintf(msg, len, "exited with status %d before answering%s%.100s", g->exit_code,
+			 said[0] ? ": " : "", said);
+	else
+		snprintf(msg, len, "killed by signal %d before answering%s%.100s", -g->exit_code,
+			 said[0] ? ": " : "", said);
+}
+
+static void describe_start_failure(const struct pc_case *c, const struct pc_gen *g, int rc,
+				   char *msg, size_t len)
+{
+	if (c->fixture_command && rc == 0)
+		describe_command_failure(c, g, msg, len);
+	else if (rc == -EPIPE || rc == -ETIMEDOUT || rc == -EPROTO)
 		snprintf(msg, len, "fixture pid %d gave no ready line (%s)", (int)g->pid,
 			 rc == -ETIMEDOUT ? "timed out" : rc == -EPIPE ? "exited" : "unreadable");
 	else if (rc < 0)
@@ -214,7 +377,7 @@ static int ensure_old(struct engine *e, const struct pc_case *c, struct pc_gen *
 	if (rc == 0 && gen_up(old))
 		return 0;
 	if (rc != -EINTR)
-		describe_start_failure(old, rc, msg, len);
+		describe_start_failure(c, old, rc, msg, len);
 	pc_sup_stop(e->sup, old, SIGKILL, 0, NULL);
 	memset(old, 0, sizeof(*old));
 	return rc ? rc : -EADDRINUSE;
@@ -250,13 +413,13 @@ static void served_by(struct engine *e, const struct pc_case *c, const struct pc
 
 /* First HTTP 200 from the new generation; back off between tries so a
  * probe never competes with the server it waits for. */
-static int64_t first_ok(struct engine *e, int port)
+static int64_t first_ok(struct engine *e, const char *path, int port)
 {
 	int64_t deadline = pc_now_ns() + FIRST_OK_TIMEOUT_MS * PC_NS_PER_MS;
 	long backoff_ns = 100000;
 
 	while (!stopped(e) && pc_now_ns() < deadline) {
-		if (pc_http_get(e->http, e->sc->addr, port, "/health", REQUEST_TIMEOUT_MS) == PC_OUT_OK)
+		if (pc_http_get(e->http, e->sc->addr, port, path, REQUEST_TIMEOUT_MS) == PC_OUT_OK)
 			return pc_now_ns();
 		nanosleep(&(struct timespec){ 0, backoff_ns }, NULL);
 		backoff_ns = backoff_ns < 10000000 ? backoff_ns * 2 : backoff_ns;
@@ -272,7 +435,8 @@ static void census(int port, struct pc_census *out)
 
 #define MAX_HOLDERS 8
 
-static void diagnose(const struct pc_case *c, const struct pc_gen *old, struct pc_cycle *cy)
+static void diagnose(const struct pc_case *c, const struct pc_gen *old, int port,
+		     struct pc_cycle *cy)
 {
 	struct pc_holder h[MAX_HOLDERS];
 	struct pc_bind_evidence ev = {
@@ -283,11 +447,41 @@ static void diagnose(const struct pc_case *c, const struct pc_gen *old, struct p
 	int n = 0;
 
 	if (cy->at_bind.listen)
-		ev.holders_known = pc_sockstate_listeners(cy->port, h, MAX_HOLDERS, &n,
+		ev.holders_known = pc_sockstate_listeners(port, h, MAX_HOLDERS, &n,
 							   &incomplete) == 0;
 	ev.nholders = n < MAX_HOLDERS ? n : MAX_HOLDERS;
+	/* A command's leaked worker is unknown by pid, but it is in the killed
+	 * generation's process group: name it first. */
+	for (int i = 0; i < ev.nholders && !ev.old_leak_pid; i++) {
+		if (getpgid(h[i].pid) == old->pid) {
+			struct pc_holder t = h[0];
+
+			h[0] = h[i];
+			h[i] = t;
+			ev.old_leak_pid = h[0].pid;
+		}
+	}
 	pc_diagnose_bind(&ev, cy->diagnosis, sizeof(cy->diagnosis));
 }
+
+/* Processes that left the killed generation's group (setsid, a double
+ * fork) but still hold the port: the subreaper made them our children, so
+ * they are ours to end. The new generation's group is not touched, and a
+ * holder that is not our child is only reported. */
+static int reap_escapees(int port, const struct pc_gen *new)
+{
+	struct pc_holder h[MAX_HOLDERS];
+	bool incomplete;
+	int n = 0, reaped = 0;
+
+	if (pc_sockstate_listeners(port, h, MAX_HOLDERS, &n, &incomplete) < 0)
+		return 0;
+	for (int i = 0; i < n && i < MAX_HOLDERS; i++)
+		if (!new->pid || getpgid(h[i].pid) != new->pid)
+			reaped += pc_sup_kill_escapee(h[i].pid);
+	return reaped;
+}
+
 
 static void signal_old(const struct pc_case *c, struct pc_gen *old, struct pc_cycle *cy)
 {
@@ -307,7 +501,8 @@ static void reap_old(const struct pc_case *c, struct pc_gen *old, struct pc_cycl
 	cy->leaked = pc_sup_leak_alive(old);
 }
 
-static void record_new(const struct pc_gen *g, int rc, struct pc_cycle *cy)
+static void record_new(struct pc_case_result *r, const struct pc_gen *g, int rc,
+		       struct pc_cycle *cy)
 {
 	cy->new_pid = g->pid;
 	cy->spawn_ns = g->spawn_ns;
@@ -316,8 +511,14 @@ static void record_new(const struct pc_gen *g, int rc, struct pc_cycle *cy)
 	cy->bind_attempts = g->attempts;
 	cy->blocked_ns = g->blocked_ns;
 	cy->bind_errno = rc < 0 ? -rc : gen_errno(g);
-	if (rc < 0 || g->opts_errno || (!g->bind_errno && g->listen_errno))
-		describe_start_failure(g, rc, cy->error, sizeof(cy->error));
+	if (rc < 0 || g->opts_errno || (!g->bind_errno && g->listen_errno) ||
+	    (r->spec->fixture_command && !gen_up(g)))
+		describe_start_failure(r->spec, g, rc, cy->error, sizeof(cy->error));
+	if (!g->output_len || gen_up(g))
+		return;
+	if (!r->start_output[0])   /* the first failed start's output, for the report */
+		snprintf(r->start_output, sizeof(r->start_output), "%.2000s%s", g->output,
+			 g->output_cut || g->output_len > 2000 ? "\n[...]" : "");
 }
 
 static int start_new(struct engine *e, const struct pc_case *c, int port, struct pc_gen *new)
@@ -421,14 +622,14 @@ static int run_cycle(struct engine *e, struct pc_case_result *r, struct pc_gen *
 		memset(new, 0, sizeof(*new));
 		return -1;
 	}
-	record_new(new, rc, cy);
+	record_new(r, new, rc, cy);
 	pc_http_close(e->http);   /* ends a keep_open connection */
 	if (cy->bind_errno) {
 		census(cy->port, &cy->at_bind);
-		diagnose(c, old, cy);
+		diagnose(c, old, cy->port, cy);
 	}
 	if (rc == 0 && gen_up(new)) {
-		cy->first_ok_ns = first_ok(e, cy->port);
+		cy->first_ok_ns = first_ok(e, c->ready_path, cy->port);
 		/* taken after the first response, to stay out of the restart window */
 		census(cy->port, &cy->at_bind);
 		pc_http_close(e->http);
@@ -436,6 +637,8 @@ static int run_cycle(struct engine *e, struct pc_case_result *r, struct pc_gen *
 			served_by(e, c, old, new, cy);
 	}
 	pc_sup_kill_group(e->sup, old, NULL);
+	if (c->fixture_command)
+		cy->escaped = reap_escapees(cy->port, new);
 	keep = rc == 0 && gen_up(new) &&
 	       (!strcmp(c->old_text, c->new_text) || c->strategy == PC_STRATEGY_HANDOFF);
 	if (!keep) {
@@ -497,6 +700,124 @@ static void set_migrate_req(struct engine *e, struct pc_case_result *r)
 			 "network namespace (the host's tcp_migrate_req is never changed)");
 }
 
+/* ---- stacks: components > 1 servers on as many ports, restarted together,
+ * as a launcher restarts a whole dev stack. A cycle's restart time is kill
+ * to the moment the last component answers; stack_ok counts those back. */
+
+static void stack_open(struct engine *e, struct pc_case_result *r)
+{
+	int n = r->spec->components;
+
+	e->stack = calloc((size_t)n, sizeof(*e->stack));
+	e->stack_ports = calloc((size_t)n, sizeof(*e->stack_ports));
+	if (!e->stack || !e->stack_ports) {
+		snprintf(r->env_error, sizeof(r->env_error), "out of memory for %d components", n);
+		return;
+	}
+	for (int i = 0; i < n && !r->env_error[0]; i++) {
+		if (e->sc->port)
+			e->stack_ports[i] = e->sc->port + i;
+		else
+			pick_port(e, &e->stack_ports[i], r->env_error, sizeof(r->env_error));
+	}
+}
+
+static void stack_close(struct engine *e, const struct pc_case *c)
+{
+	for (int i = 0; e->stack && i < c->components; i++)
+		pc_sup_stop(e->sup, &e->stack[i], SIGKILL, 0, NULL);
+	free(e->stack);
+	free(e->stack_ports);
+	e->stack = NULL;
+	e->stack_ports = NULL;
+}
+
+/* Every component that is not running is started (in parallel) and
+ * waited for; one that cannot come up ends the case. */
+static int stack_ensure(struct engine *e, struct pc_case_result *r)
+{
+	const struct pc_case *c = r->spec;
+	bool fresh[PC_MAX_COMPONENTS] = { false };
+
+	for (int i = 0; i < c->components; i++)
+		if (!e->stack[i].pid && gen_spawn(e, c, true, e->stack_ports[i], 0, &e->stack[i]) == 0)
+			fresh[i] = true;
+	for (int i = 0; i < c->components; i++) {
+		if (fresh[i] && gen_wait(e, c, e->stack_ports[i], 0, &e->stack[i]) == 0 &&
+		    gen_up(&e->stack[i]))
+			continue;
+		if (!fresh[i] && e->stack[i].pid)
+			continue;
+		snprintf(r->env_error, sizeof(r->env_error), "component %d (port %d) did not start",
+			 i + 1, e->stack_ports[i]);
+		return -1;
+	}
+	return 0;
+}
+
+/* One component's new generation: wait, first 200, and what it left. */
+static void stack_component(struct engine *e, const struct pc_case *c, struct pc_gen *old,
+			    struct pc_gen *new, int port, struct pc_cycle *cy)
+{
+	int rc = new->pid ? gen_wait(e, c, port, c->bind_retry_ms, new) : -ECHILD;
+	int64_t ok_ns = 0;
+
+	if (rc == 0 && gen_up(new))
+		ok_ns = first_ok(e, c->ready_path, port);
+	pc_http_close(e->http);
+	if (ok_ns) {
+		cy->stack_ok++;
+		cy->first_ok_ns = ok_ns > cy->first_ok_ns ? ok_ns : cy->first_ok_ns;
+		cy->listen_ns = new->listen_ns > cy->listen_ns ? new->listen_ns : cy->listen_ns;
+	} else if (!cy->bind_errno) {   /* the first component that failed speaks for the cycle */
+		cy->bind_errno = rc < 0 ? -rc : gen_errno(new) ? gen_errno(new) : ETIMEDOUT;
+		snprintf(cy->error, sizeof(cy->error), "component on port %d did not come back", port);
+		census(port, &cy->at_bind);
+		diagnose(c, old, port, cy);
+	}
+	pc_sup_kill_group(e->sup, old, NULL);
+	if (!ok_ns) {
+		pc_sup_stop(e->sup, new, SIGKILL, REAP_TIMEOUT_MS, NULL);
+		memset(new, 0, sizeof(*new));
+	}
+	*old = *new;
+}
+
+/* Kill all, reap all, start all, wait for all: one restart of the stack. */
+static int stack_cycle(struct engine *e, struct pc_case_result *r, struct pc_cycle *cy)
+{
+	const struct pc_case *c = r->spec;
+	struct pc_gen news[PC_MAX_COMPONENTS];
+	int n = c->components, leaked = 0;
+	int64_t reaped_ns = 0;
+
+	if (stack_ensure(e, r) < 0)
+		return -1;
+	cy->port = e->stack_ports[0];
+	cy->old_pid = e->stack[0].pid;
+	for (int i = 0; i < n; i++)
+		traffic(e, c, e->stack_ports[i], cy);
+	census(cy->port, &cy->at_kill);
+	cy->kill_ns = pc_now_ns();
+	for (int i = 0; i < n; i++)
+		pc_sup_signal(&e->stack[i], c->signal);
+	for (int i = 0; i < n; i++) {
+		reap_old(c, &e->stack[i], cy);   /* sets leaked and reaped for one */
+		leaked += cy->leaked;
+		reaped_ns = cy->reaped_ns > reaped_ns ? cy->reaped_ns : reaped_ns;
+	}
+	cy->leaked = leaked;
+	cy->reaped_ns = reaped_ns;
+	cy->spawn_ns = pc_now_ns();
+	for (int i = 0; i < n; i++)
+		if (gen_spawn(e, c, false, e->stack_ports[i], c->bind_retry_ms, &news[i]) < 0)
+			memset(&news[i], 0, sizeof(news[i]));
+	for (int i = 0; i < n; i++)
+		stack_component(e, c, &e->stack[i], &news[i], e->stack_ports[i], cy);
+	cy->first_ok_ns = cy->stack_ok == n ? cy->first_ok_ns : 0;
+	return stopped(e) ? -1 : 0;
+}
+
 static void run_case(struct engine *e, int idx)
 {
 	struct pc_case_result *r = &e->run->cases[idx];
@@ -512,9 +833,12 @@ static void run_case(struct engine *e, int idx)
 			 r->spec->cycles);
 	if (e->o->progress)
 		e->o->progress(e->o->progress_user, e->run, idx, -1);
+	if (r->spec->components > 1)
+		stack_open(e, r);
 	for (int i = 0; r->cycles && !r->env_error[0] && i < r->spec->cycles && !stopped(e); i++) {
 		r->cycles[i].index = i;
-		if (run_cycle(e, r, &old, &new, &r->cycles[i]) < 0)
+		if ((e->stack ? stack_cycle(e, r, &r->cycles[i]) :
+				run_cycle(e, r, &old, &new, &r->cycles[i])) < 0)
 			break;
 		r->ncycles++;
 		if (e->o->progress)
@@ -523,6 +847,7 @@ static void run_case(struct engine *e, int idx)
 	r->finished_ns = pc_now_ns();
 	end_load(e, r);
 	pc_sup_stop(e->sup, &old, SIGKILL, 0, NULL);
+	stack_close(e, r->spec);
 	if (e->handoff_fd)
 		close(e->handoff_fd);
 	e->handoff_fd = 0;

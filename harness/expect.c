@@ -70,6 +70,17 @@ static double requests_failed(const struct pc_case_result *r, int *have)
 	return sum_cycles(r, have, offsetof(struct pc_cycle, requests_failed));
 }
 
+/* The fewest components of a stack that came back in any one cycle. */
+static double stack_ok_min(const struct pc_case_result *r, int *have)
+{
+	double min = r->spec->components;
+
+	for (int i = 0; i < r->ncycles; i++)
+		min = r->cycles[i].stack_ok < min ? r->cycles[i].stack_ok : min;
+	*have = r->spec->components > 1 && r->ncycles > 0;
+	return min;
+}
+
 static double served_new(const struct pc_case_result *r, int *have)
 {
 	return sum_cycles(r, have, offsetof(struct pc_cycle, served_new));
@@ -137,6 +148,7 @@ static const struct metric {
 	{ "leaked", leaked, false }, { "escalated", escalated, false },
 	{ "requests_failed", requests_failed, false },
 	{ "served_new", served_new, false }, { "served_orphan", served_orphan, false },
+	{ "stack_ok_min", stack_ok_min, false },
 	{ "load_ok", load_ok, true }, { "refused", refused, true }, { "reset", reset, true },
 	{ "timeout", timeout, true }, { "http_error", http_error, true },
 	{ "downtime_p50_ms", downtime_p50, true }, { "downtime_p99_ms", downtime_p99, true },

@@ -17,6 +17,7 @@ struct pc_http {
 	CURL *curl;
 	const volatile sig_atomic_t *stop;
 	bool wait_fin;
+	struct curl_slist *close_hdr;   /* "Connection: close" while wait_fin */
 	int last_pid;    /* from X-Pc-Pid */
 	char url[128];
 };
@@ -79,9 +80,13 @@ static int close_socket(void *user, curl_socket_t fd)
 	return close(fd);
 }
 
+/* Asking for Connection: close makes any HTTP/1.1 server (uvicorn, not
+ * only pc-fixture) close after its response, so it closes first. */
 void pc_http_wait_server_close(struct pc_http *h, bool on)
 {
 	h->wait_fin = on;
+	if (h->curl)
+		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, on ? h->close_hdr : NULL);
 }
 
 static int setup(struct pc_http *h)
@@ -100,6 +105,7 @@ static int setup(struct pc_http *h)
 	curl_easy_setopt(h->curl, CURLOPT_CLOSESOCKETDATA, h);
 	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->wait_fin ? h->close_hdr : NULL);
 	return 0;
 }
 
@@ -110,7 +116,9 @@ int pc_http_new(const volatile sig_atomic_t *stop, struct pc_http **out)
 	if (!h)
 		return -ENOMEM;
 	h->stop = stop;
-	if (setup(h) < 0) {
+	h->close_hdr = curl_slist_append(NULL, "Connection: close");
+	if (!h->close_hdr || setup(h) < 0) {
+		curl_slist_free_all(h->close_hdr);
 		free(h);
 		return -ENOMEM;
 	}
@@ -124,6 +132,7 @@ void pc_http_free(struct pc_http *h)
 		return;
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
+	curl_slist_free_all(h->close_hdr);
 	free(h);
 }
 

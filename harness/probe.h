@@ -29,10 +29,10 @@ enum pc_outcome pc_http_get(struct pc_http *h, const char *addr, int port, const
 			    int timeout_ms);
 /* Close the kept-alive connection: the client closes first. */
 void pc_http_close(struct pc_http *h);
-/* When on, closing a connection first waits (bounded) for the server's
- * FIN, so a server that closes after its response is reliably the side
- * that closed first (and holds the TIME_WAIT), instead of racing the
- * client's own close. */
+/* When on, requests ask for Connection: close, and closing a connection
+ * first waits (bounded) for the server's FIN, so the server is reliably
+ * the side that closed first (and holds the TIME_WAIT), instead of racing
+ * the client's own close. */
 void pc_http_wait_server_close(struct pc_http *h, bool on);
 const char *pc_outcome_name(enum pc_outcome o);
 /* What a finished libcurl transfer means for its client: rc is its

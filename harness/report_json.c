@@ -263,6 +263,8 @@ static json_t *cycle_json(const struct pc_cycle *c)
 	bad |= json_object_set_new(o, "requests_failed", json_integer(c->requests_failed));
 	bad |= json_object_set_new(o, "served_new", json_integer(c->served_new));
 	bad |= json_object_set_new(o, "served_orphan", json_integer(c->served_orphan));
+	bad |= json_object_set_new(o, "escaped", json_integer(c->escaped));
+	bad |= json_object_set_new(o, "stack_ok", json_integer(c->stack_ok));
 	bad |= json_object_set_new(o, "load", outcomes_json(c->load, NULL));
 	bad |= json_object_set_new(o, "downtime_ns", jint(c->downtime_ns));
 	bad |= json_object_set_new(o, "at_kill", census_json(&c->at_kill));
@@ -343,7 +345,10 @@ static json_t *case_json(const struct pc_case_result *r)
 	bad |= json_object_set_new(o, "leak_child", json_boolean(c->leak_child));
 	bad |= json_object_set_new(o, "keep_open", json_boolean(c->keep_open));
 	bad |= json_object_set_new(o, "strategy", jstr(pc_strategy_name(c->strategy)));
+	bad |= json_object_set_new(o, "components", json_integer(c->components));
 	bad |= json_object_set_new(o, "migrate_req", jstr(r->migrate_req));
+	bad |= json_object_set_new(o, "fixture", jstr(c->fixture_command ? c->command : "pc-fixture"));
+	bad |= json_object_set_new(o, "start_output", jstr_or_null(r->start_output));
 	bad |= json_object_set_new(o, "bind_retry_ms", json_integer(c->bind_retry_ms));
 	bad |= json_object_set_new(o, "bind_retry_interval_ms",
 				   json_integer(c->bind_retry_interval_ms));

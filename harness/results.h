@@ -35,6 +35,8 @@ struct pc_cycle {
 	/* With a leaked child alive next to a new generation that bound (both
 	 * with SO_REUSEPORT): who served 'requests' requests sent then. */
 	int served_new, served_orphan;
+	int escaped;          /* processes that left the old group, still holding the port, ended */
+	int stack_ok;         /* components > 1: how many answered again */
 	/* Load requests started in this cycle's window (from the start of
 	 * the transition to the next one's), by outcome, and the downtime
 	 * they saw: first failed request's start to last failed one's end. */
@@ -94,6 +96,7 @@ struct pc_case_result {
 	const char *diagnosis;       /* the first failed bind's, or NULL */
 	struct pc_load_result *load;  /* NULL without load clients */
 	char migrate_req[48];        /* tcp_migrate_req as used: "on", "off", "off (host)" */
+	char start_output[2048];     /* a command's output at its first failed start */
 	struct pc_exp_result *exps;
 	int nexps;
 	bool pass;                   /* every expectation held or n/a, no env error */

@@ -68,6 +68,8 @@ INT_KEY(startup_delay_ms, 0, 600000)
 INT_KEY(clients, 0, 1000)
 INT_KEY(rate, 0, 1000000)
 INT_KEY(steady_ms, 0, 600000)
+INT_KEY(ready_timeout_ms, 1, 600000)
+INT_KEY(components, 1, PC_MAX_COMPONENTS)
 #undef INT_KEY
 
 static int parse_opts(const char *v, struct pc_optset *o, char *text, char *err, size_t errlen)
@@ -197,6 +199,90 @@ BOOL_KEY(keep_open)
 BOOL_KEY(keepalive)
 BOOL_KEY(migrate_req)
 
+static int parse_fixture(const char *v, struct pc_case *c, char *err, size_t errlen)
+{
+	if (strcmp(v, "pc-fixture") && strcmp(v, "command")) {
+		snprintf(err, errlen, "bad fixture '%s' (pc-fixture, command)", v);
+		return -1;
+	}
+	c->fixture_command = v[0] == 'c';
+	return 0;
+}
+
+static void format_fixture(const struct pc_case *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", c->fixture_command ? "command" : "pc-fixture");
+}
+
+static int parse_command(const char *v, struct pc_case *c, char *err, size_t errlen)
+{
+	if (!*v || strlen(v) >= sizeof(c->command)) {
+		snprintf(err, errlen, "command must be 1-%zu characters", sizeof(c->command) - 1);
+		return -1;
+	}
+	snprintf(c->command, sizeof(c->command), "%s", v);
+	c->fixture_command = true;
+	return 0;
+}
+
+/* Case names show a command without what every case shares: directories
+ * of the program, and {placeholder} arguments with the flag before them.
+ * "/usr/bin/python3 -m uvicorn app:app --port {port}" reads
+ * "python3 -m uvicorn app:app". */
+static void format_command(const struct pc_case *c, char *buf, size_t len)
+{
+	char words[PC_COMMAND_MAX], *save, *w, *prev = NULL;
+	size_t n = 0;
+
+	snprintf(words, sizeof(words), "%s", c->command);
+	buf[0] = '\0';
+	for (w = strtok_r(words, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		bool flag = w[0] == '-';
+
+		if (strchr(w, '{')) {
+			if (prev && n >= strlen(prev) + 1)
+				n -= strlen(prev) + 1;   /* "--port {port}": drop both */
+			buf[n] = '\0';
+			prev = NULL;
+			continue;
+		}
+		if (!n && strrchr(w, '/'))
+			w = strrchr(w, '/') + 1;
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? " " : "", w);
+		prev = flag ? w : NULL;
+	}
+}
+
+static int parse_ready(const char *v, struct pc_case *c, char *err, size_t errlen)
+{
+	if (strcmp(v, "http") && strcmp(v, "tcp")) {
+		snprintf(err, errlen, "bad ready '%s' (http, tcp)", v);
+		return -1;
+	}
+	c->ready_tcp = v[0] == 't';
+	return 0;
+}
+
+static void format_ready(const struct pc_case *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", c->ready_tcp ? "tcp" : "http");
+}
+
+static int parse_ready_path(const char *v, struct pc_case *c, char *err, size_t errlen)
+{
+	if (v[0] != '/' || strlen(v) >= sizeof(c->ready_path) || strpbrk(v, " \t")) {
+		snprintf(err, errlen, "bad ready_path '%s' (a path starting with /)", v);
+		return -1;
+	}
+	snprintf(c->ready_path, sizeof(c->ready_path), "%s", v);
+	return 0;
+}
+
+static void format_ready_path(const struct pc_case *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", c->ready_path);
+}
+
 static const char *const strategy_names[] = {
 	[PC_STRATEGY_NAIVE] = "naive", [PC_STRATEGY_EAGER] = "eager",
 	[PC_STRATEGY_OVERLAP] = "overlap", [PC_STRATEGY_HANDOFF] = "handoff",
@@ -232,7 +318,8 @@ static const struct key_def case_keys[] = {
 	KEY(opts_at), KEY(cycles), KEY(bind_retry_ms), KEY(bind_retry_interval_ms),
 	KEY(term_timeout_ms), KEY(startup_delay_ms), KEY(leak_child), KEY(keep_open),
 	KEY(strategy), KEY(clients), KEY(keepalive), KEY(rate), KEY(migrate_req),
-	KEY(steady_ms),
+	KEY(steady_ms), KEY(fixture), KEY(command), KEY(ready), KEY(ready_path),
+	KEY(ready_timeout_ms), KEY(components),
 };
 #undef KEY
 #define NKEYS (sizeof(case_keys) / sizeof(case_keys[0]))
@@ -249,7 +336,8 @@ static const struct key_def *key_find(const char *name)
 
 struct matrix_key {
 	const struct key_def *key;
-	char values[MAX_VALUES][VAL_MAX];
+	char values[MAX_VALUES][VAL_MAX];          /* canonical: compared, named */
+	char raw[MAX_VALUES][PC_COMMAND_MAX];      /* as written: parsed into cases */
 	int nvalues;
 	int line;
 };
@@ -279,7 +367,7 @@ struct parser {
 	int nheaders;
 	char section[MAX_LINE];
 	int seen_scenario_keys;    /* bitmask over case_keys */
-	bool seen_setting[4];      /* name, description, addr, port */
+	bool seen_setting[5];      /* name, description, addr, port, cwd */
 	struct pc_case base;
 	struct pc_scenario *s;
 	struct matrix_key matrix[MAX_MATRIX];
@@ -388,11 +476,13 @@ static char *reader(char *buf, int num, void *stream)
 
 static int set_scenario_key(struct parser *p, const char *name, const char *value)
 {
-	static const char *const settings[] = { "name", "description", "addr", "port" };
+	static const char *const settings[] = { "name", "description", "addr", "port", "cwd" };
 	const struct key_def *k = key_find(name);
 	char err[200];
 
-	for (int i = 0; i < 4; i++) {
+	if (!strncmp(name, "env.", 4))
+		return 1;   /* the caller stores it */
+	for (int i = 0; i < 5; i++) {
 		if (strcmp(name, settings[i]))
 			continue;
 		if (p->seen_setting[i])
@@ -410,12 +500,49 @@ static int set_scenario_key(struct parser *p, const char *name, const char *valu
 	return 2;
 }
 
+static int store_env(struct parser *p, const char *name, const char *value)
+{
+	struct pc_scenario *s = p->s;
+	const char *c = name;
+
+	while (*c && (isalnum((unsigned char)*c) || *c == '_'))
+		c++;
+	if (!*name || *c || isdigit((unsigned char)*name))
+		return fail(p, p->line, "bad environment variable name 'env.%s'", name, "");
+	if (s->nenv == PC_MAX_ENV)
+		return fail(p, p->line, "too many env. keys (max 16)%s", "", "");
+	if (strlen(name) + strlen(value) + 2 > sizeof(s->env[0]))
+		return fail(p, p->line, "env.%s is too long", name, "");
+	snprintf(s->env[s->nenv++], sizeof(s->env[0]), "%s=%s", name, value);
+	return 1;
+}
+
+/* Relative to the scenario file's folder, as the command line is. */
+static int store_cwd(struct parser *p, const char *value)
+{
+	struct pc_scenario *s = p->s;
+	char buf[sizeof(s->cwd) * 2];
+
+	if (value[0] == '/')
+		snprintf(buf, sizeof(buf), "%s", value);
+	else
+		snprintf(buf, sizeof(buf), "%s/%s", s->cwd, value);
+	if (strlen(buf) >= sizeof(s->cwd))
+		return fail(p, p->line, "cwd '%s' is too long", value, "");
+	memcpy(s->cwd, buf, sizeof(s->cwd));
+	return 1;
+}
+
 static int store_setting(struct parser *p, const char *name, const char *value)
 {
 	struct pc_scenario *s = p->s;
 	struct in6_addr a6;
 	struct in_addr a4;
 
+	if (!strncmp(name, "env.", 4))
+		return store_env(p, name + 4, value);
+	if (!strcmp(name, "cwd"))
+		return store_cwd(p, value);
 	if (!strcmp(name, "name")) {
 		if (!*value || strlen(value) >= sizeof(s->name) || strpbrk(value, "/\\ \t"))
 			return fail(p, p->line, "bad name '%s' (1-63 characters, no spaces or slashes)",
@@ -450,6 +577,7 @@ static int add_matrix_value(struct parser *p, struct matrix_key *m, char *v)
 	if (m->key->parse(v, &scratch, err, sizeof(err)) < 0)
 		return fail(p, p->line, "%s", err, "");
 	m->key->format(&scratch, m->values[m->nvalues], VAL_MAX);
+	snprintf(m->raw[m->nvalues], sizeof(m->raw[0]), "%s", v);
 	for (int i = 0; i < m->nvalues; i++)
 		if (!strcmp(m->values[i], m->values[m->nvalues]))
 			return fail(p, p->line, "value '%s' listed twice for '%s'", v, m->key->name);
@@ -544,11 +672,35 @@ static int add_condition(struct parser *p, struct expect_section *sec, char *wor
 	return 1;
 }
 
+/* The next space-separated word; key="a value with spaces" is one word
+ * (quotes removed). NULL at the end. */
+static char *next_word(char **pos)
+{
+	char *w = *pos, *out;
+	bool quoted = false;
+
+	while (*w == ' ' || *w == '\t')
+		w++;
+	if (!*w)
+		return NULL;
+	for (out = w, *pos = w; **pos && (quoted || (**pos != ' ' && **pos != '\t')); (*pos)++) {
+		if (**pos == '"')
+			quoted = !quoted;
+		else
+			*out++ = **pos;
+	}
+	if (**pos)
+		(*pos)++;
+	*out = '\0';
+	return w;
+}
+
 /* "[expect old=none linux]": one section record per header line. */
 static struct expect_section *expect_section(struct parser *p, const char *header)
 {
 	char words[MAX_LINE], *save, *w;
 	struct expect_section *sec;
+
 
 	if (p->nsections && p->sections[p->nsections - 1].line == p->section_line)
 		return &p->sections[p->nsections - 1];
@@ -563,7 +715,7 @@ static struct expect_section *expect_section(struct parser *p, const char *heade
 	memset(sec, 0, sizeof(*sec));
 	sec->line = p->section_line;
 	snprintf(words, sizeof(words), "%s", header + strlen("expect"));
-	for (w = strtok_r(words, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+	for (save = words; (w = next_word(&save));)
 		if (!add_condition(p, sec, w))
 			return NULL;
 	return sec;
@@ -674,11 +826,19 @@ static void case_name(struct parser *p, struct pc_case *c)
 	char v[VAL_MAX];
 	size_t n;
 
-	n = (size_t)snprintf(c->name, sizeof(c->name), "old=%s new=%s", c->old_text, c->new_text);
+	/* A command fixture takes no option set: its command names it. */
+	if (c->fixture_command) {
+		format_command(c, v, sizeof(v));
+		n = (size_t)snprintf(c->name, sizeof(c->name), "command=%s", v);
+	} else {
+		n = (size_t)snprintf(c->name, sizeof(c->name), "old=%s new=%s", c->old_text,
+				     c->new_text);
+	}
 	for (int i = 0; i < p->nmatrix && n < sizeof(c->name); i++) {
 		const struct key_def *k = p->matrix[i].key;
 
-		if (!strcmp(k->name, "old") || !strcmp(k->name, "new") || !strcmp(k->name, "opts"))
+		if (!strcmp(k->name, "old") || !strcmp(k->name, "new") || !strcmp(k->name, "opts") ||
+		    !strcmp(k->name, "command"))
 			continue;
 		k->format(c, v, sizeof(v));
 		n += (size_t)snprintf(c->name + n, sizeof(c->name) - n, " %s=%s", k->name, v);
@@ -706,8 +866,10 @@ static int expand(struct parser *p)
 
 		*c = p->base;
 		for (int i = 0; i < p->nmatrix; i++)
-			p->matrix[i].key->parse(p->matrix[i].values[idx[i]], c, err, sizeof(err));
+			p->matrix[i].key->parse(p->matrix[i].raw[idx[i]], c, err, sizeof(err));
 		case_name(p, c);
+		if (c->fixture_command && !c->command[0])
+			return fail(p, p->line, "fixture = command needs a command = line%s", "", "");
 		if (!pick_expectations(p, c))
 			return 0;
 		for (int i = p->nmatrix - 1; i >= 0 && ++idx[i] == p->matrix[i].nvalues; i--)
@@ -733,8 +895,22 @@ static void set_defaults(struct parser *p)
 	b->bind_retry_interval_ms = 1;
 	b->term_timeout_ms = 2000;
 	b->keepalive = true;
+	strcpy(b->ready_path, "/health");
+	b->ready_timeout_ms = 10000;
+	b->components = 1;
 	strcpy(p->s->addr, "127.0.0.1");
 	strcpy(p->s->name, "scenario");
+}
+
+/* Commands run in the scenario file's folder unless cwd = says otherwise. */
+static void scenario_dir(const char *file, char *buf, size_t len)
+{
+	const char *slash = strrchr(file, '/');
+
+	if (file[0] == '(' || !slash)
+		snprintf(buf, len, ".");
+	else
+		snprintf(buf, len, "%.*s", slash == file ? 1 : (int)(slash - file), file);
 }
 
 struct pc_scenario *pc_scenario_parse(const char *text, const char *file, char *err,
@@ -751,6 +927,7 @@ struct pc_scenario *pc_scenario_parse(const char *text, const char *file, char *
 	*p = (struct parser){ .file = file, .text = text, .pos = text, .s = s,
 			      .err = err, .errlen = errlen };
 	snprintf(s->file, sizeof(s->file), "%s", file);
+	scenario_dir(file, s->cwd, sizeof(s->cwd));
 	set_defaults(p);
 	rc = ini_parse_stream(reader, p, handler, p);
 	if (!p->failed && rc != 0)

@@ -13,6 +13,9 @@
 #define PC_CASE_NAME_MAX 256
 #define PC_MAX_CASES 4096
 #define PC_MAX_EXPS 16
+#define PC_MAX_ENV 16
+#define PC_COMMAND_MAX 512
+#define PC_MAX_COMPONENTS 64
 
 enum pc_close_first { PC_CLOSE_SERVER, PC_CLOSE_CLIENT };
 
@@ -53,6 +56,15 @@ struct pc_case {
 	int rate;                      /* load: requests per second in all, 0 = unpaced */
 	int steady_ms;                 /* each generation serves this long before its kill */
 	bool migrate_req;              /* net.ipv4.tcp_migrate_req in the private netns */
+	/* fixture = command: any server, started with sh -c; {port} and {addr}
+	 * are replaced. Ready when ready_path answers 2xx (ready = http) or a
+	 * TCP connect succeeds (ready = tcp). */
+	bool fixture_command;          /* fixture = command, or a command line given */
+	char command[PC_COMMAND_MAX];
+	bool ready_tcp;
+	char ready_path[64];
+	int ready_timeout_ms;
+	int components;                /* > 1: a stack of that many servers on as many ports */
 	int cycles;
 	int term_timeout_ms;           /* signal -> SIGKILL escalation bound */
 	int startup_delay_ms;          /* the fixture sleeps this long before socket() */
@@ -66,6 +78,9 @@ struct pc_scenario {
 	char description[256];
 	char addr[64];         /* literal IPv4/IPv6 address */
 	int port;              /* 0 = auto */
+	char cwd[256];         /* where commands run: the scenario file's folder, or cwd = */
+	char env[PC_MAX_ENV][256];   /* env.NAME = value, as "NAME=value" */
+	int nenv;
 	struct pc_case *cases;
 	int ncases;
 };

@@ -184,19 +184,22 @@ extern char **environ;
 /* The environment for a generation: the harness's, plus LISTEN_FDS and a
  * LISTEN_PID whose digits the child fills in (it learns its pid only after
  * fork). Built before fork(), freed after. */
-static char **build_env(bool handoff, char *pid_entry, size_t len)
+static char **build_env(const struct pc_gen_spec *spec, char *pid_entry, size_t len)
 {
+	bool handoff = spec->listen_fd > 0;
 	size_t n = 0, k = 0;
 	char **env;
 
 	while (environ[n])
 		n++;
-	env = calloc(n + 3, sizeof(*env));
+	env = calloc(n + (size_t)spec->nenv + 3, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "LISTEN_PID=", 11) && strncmp(environ[i], "LISTEN_FDS=", 11))
 			env[k++] = environ[i];
+	for (int i = 0; i < spec->nenv; i++)
+		env[k++] = (char *)spec->env[i];
 	if (handoff) {
 		snprintf(pid_entry, len, "LISTEN_PID=%0*d", PID_DIGITS, 0);
 		env[k++] = pid_entry;
@@ -222,6 +225,44 @@ static void dup_to(int fd, int target)
 		_exit(127);
 }
 
+/* sh -c "exec COMMAND": the command itself becomes the generation's main
+ * process, so the signal reaches it and not a shell. */
+static void build_command_argv(const struct pc_gen_spec *spec, char *argv[32], char *buf,
+			       size_t len)
+{
+	snprintf(buf, len, "exec %s", spec->command);
+	argv[0] = "/bin/sh";
+	argv[1] = "-c";
+	argv[2] = buf;
+	argv[3] = NULL;
+}
+
+void pc_sup_read_output(struct pc_gen *g)
+{
+	char scratch[1024];
+
+	while (g->out_fd >= 0) {
+		size_t room = sizeof(g->output) - 1 - g->output_len;
+		char *dst = room ? g->output + g->output_len : scratch;
+		ssize_t n = read(g->out_fd, dst, room ? room : sizeof(scratch));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;   /* EAGAIN: nothing more for now */
+		if (n == 0) {
+			close(g->out_fd);
+			g->out_fd = -1;
+			return;
+		}
+		if (room)
+			g->output_len += (size_t)n;
+		else
+			g->output_cut = true;
+		g->output[g->output_len] = '\0';
+	}
+}
+
 /* In the child after fork(): only async-signal-safe calls (the harness may
  * have threads). Standard fds first: log_fd may sit on 3, 4 or 5. */
 static void spawn_child(const struct pc_sup *s, const struct pc_gen_spec *spec, int ready_w,
@@ -235,9 +276,16 @@ static void spawn_child(const struct pc_sup *s, const struct pc_gen_spec *spec, 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	dup2(devnull, 0);
-	dup2(devnull, 1);
-	dup2(s->log_fd >= 0 ? s->log_fd : devnull, 2);
-	dup_to(ready_w, READY_FD);
+	if (spec->command) {   /* ready_w is its output pipe */
+		dup2(ready_w, 1);
+		dup2(ready_w, 2);
+		if (spec->cwd && chdir(spec->cwd) < 0)
+			_exit(127);
+	} else {
+		dup2(devnull, 1);
+		dup2(s->log_fd >= 0 ? s->log_fd : devnull, 2);
+		dup_to(ready_w, READY_FD);
+	}
 	dup_to(s->lifeline_r, LIFELINE_FD);   /* above 9: nothing to clobber */
 	if (spec->listen_fd > 0) {
 		dup_to(spec->listen_fd, LISTEN_FD);
@@ -249,16 +297,19 @@ static void spawn_child(const struct pc_sup *s, const struct pc_gen_spec *spec, 
 
 int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen *g)
 {
-	char *argv[32], bufs[4][24], pid_entry[32];
-	char **env = build_env(spec->listen_fd > 0, pid_entry, sizeof(pid_entry));
+	char *argv[32], bufs[4][24], pid_entry[32], cmdline[PC_COMMAND_MAX + 8];
+	char **env = build_env(spec, pid_entry, sizeof(pid_entry));
 	int fds[2], devnull = -1, rc;
 	pid_t pid;
 
 	memset(g, 0, sizeof(*g));
-	g->pidfd = g->ready_fd = -1;
+	g->pidfd = g->ready_fd = g->out_fd = -1;
 	if (!env)
 		return -ENOMEM;
-	build_argv(s, spec, argv, bufs);
+	if (spec->command)
+		build_command_argv(spec, argv, cmdline, sizeof(cmdline));
+	else
+		build_argv(s, spec, argv, bufs);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	rc = devnull < 0 ? -errno : pipe_cloexec(fds);
 	if (rc)
@@ -275,7 +326,12 @@ int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen
 	}
 	setpgid(pid, pid);   /* also in the child: whichever runs first */
 	g->pid = pid;
-	g->ready_fd = fds[0];
+	if (spec->command) {
+		g->out_fd = fds[0];
+		fcntl(g->out_fd, F_SETFL, O_NONBLOCK);
+	} else {
+		g->ready_fd = fds[0];
+	}
 	g->pidfd = s->pidfd ? pc_sys_pidfd_open(pid) : -1;
 	if (g->pidfd < 0)
 		g->pidfd = -1;
@@ -432,8 +488,11 @@ bool pc_sup_leak_alive(const struct pc_gen *g)
 {
 	siginfo_t si = { 0 };
 
+	/* A command's leaked workers are unknown by pid: any child of ours
+	 * still running in the generation's group counts. */
 	if (!g->leak_pid)
-		return false;
+		return g->pid && waitid(P_PGID, (id_t)g->pid, &si,
+					WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0;
 	if (waitid(P_PID, (id_t)g->leak_pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
 		return si.si_pid == 0;     /* our child (subreaper), not exited yet */
 	return kill(g->leak_pid, 0) == 0;
@@ -456,6 +515,11 @@ int pc_sup_kill_group(struct pc_sup *s, struct pc_gen *g, int *reaped)
 
 	if (!pgid)
 		return 0;
+	if (g->ready_fd >= 0)
+		close(g->ready_fd);
+	if (g->out_fd >= 0)
+		close(g->out_fd);
+	g->ready_fd = g->out_fd = -1;
 	while (group_is_ours(pgid) && pc_now_ns() < deadline) {
 		pid_t r;
 
@@ -478,6 +542,17 @@ int pc_sup_kill_group(struct pc_sup *s, struct pc_gen *g, int *reaped)
 	return group_is_ours(pgid) ? -ETIMEDOUT : 0;
 }
 
+bool pc_sup_kill_escapee(pid_t pid)
+{
+	siginfo_t si = { 0 };
+	int status;
+
+	if (pid <= 0 || waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return false;   /* not our child: never touched */
+	kill(pid, SIGKILL);
+	return waitpid(pid, &status, 0) == pid;
+}
+
 int pc_sup_stop(struct pc_sup *s, struct pc_gen *g, int sig, int timeout_ms, bool *escalated)
 {
 	bool esc = false;
@@ -487,10 +562,6 @@ int pc_sup_stop(struct pc_sup *s, struct pc_gen *g, int sig, int timeout_ms, boo
 		esc = true;
 	if (escalated)
 		*escalated = esc;
-	if (g->ready_fd >= 0) {
-		close(g->ready_fd);
-		g->ready_fd = -1;
-	}
 	return pc_sup_kill_group(s, g, NULL);
 }
 

@@ -29,7 +29,15 @@ struct pc_gen_spec {
 	int startup_delay_ms;
 	bool leak_child;
 	int listen_fd;                /* > 0: hand this listener over (LISTEN_FDS) */
+	/* Any server instead of pc-fixture: run with /bin/sh -c "exec ...", in
+	 * cwd, with env (NAME=value) added; its stdout and stderr are kept. */
+	const char *command;
+	const char *cwd;
+	const char *const *env;
+	int nenv;
 };
+
+#define PC_GEN_OUTPUT_MAX 4096
 
 /* One fixture generation. Filled by spawn and wait_ready; plain data. */
 struct pc_gen {
@@ -43,6 +51,11 @@ struct pc_gen {
 	int bind_errno, listen_errno, opts_errno;   /* 0, errno, or -1: not reached */
 	int64_t start_ns, bind_ns, listen_ns, blocked_ns;
 	pid_t leak_pid;
+	/* a command's stdout+stderr: the first PC_GEN_OUTPUT_MAX - 1 bytes */
+	int out_fd;                   /* read end, -1 when none or closed */
+	char output[PC_GEN_OUTPUT_MAX];
+	size_t output_len;
+	bool output_cut;              /* there was more */
 	/* after exit */
 	bool reaped;
 	int exit_code;                /* >= 0 exit status, < 0 -signal */
@@ -65,15 +78,23 @@ int pc_sup_listen(const struct sockaddr *addr, socklen_t len, const struct pc_op
  * -EPROTO (unreadable line), -EINTR (*stop became true). */
 int pc_sup_wait_ready(struct pc_sup *s, struct pc_gen *g, int timeout_ms,
 		      const volatile sig_atomic_t *stop);
+/* Read whatever a command wrote so far (non-blocking); closes at EOF. */
+void pc_sup_read_output(struct pc_gen *g);
 /* Signal the generation's main process (not its group). */
 int pc_sup_signal(struct pc_gen *g, int sig);
 /* Wait for the main process to exit and reap it: 0 or -ETIMEDOUT. */
 int pc_sup_wait_exit(struct pc_gen *g, int timeout_ms);
-/* Is the leaked child of g (if any) still alive? */
+/* Is the leaked child of g still alive (pc-fixture --leak-child), or, for
+ * a command, any process still running in its group? */
 bool pc_sup_leak_alive(const struct pc_gen *g);
 /* SIGKILL whatever of g's group is left (main and leaked children), reap
  * it all (bounded); *reaped counts the processes other than the main one. */
 int pc_sup_kill_group(struct pc_sup *s, struct pc_gen *g, int *reaped);
+/* A process that left its generation's group (setsid, double fork) but is
+ * still a child of the harness (it was reparented to us, the subreaper):
+ * SIGKILL and reap it. Anything that is not our child is left alone.
+ * Returns whether it was ours. */
+bool pc_sup_kill_escapee(pid_t pid);
 /* signal, wait up to timeout_ms, then the group with SIGKILL; *escalated
  * says whether the signal alone was not enough. */
 int pc_sup_stop(struct pc_sup *s, struct pc_gen *g, int sig, int timeout_ms, bool *escalated);
