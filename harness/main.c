@@ -78,6 +78,9 @@ static const char usage_run[] =
 "  -c, --case GLOB          run only the cases whose name matches GLOB\n"
 "      --netns MODE         auto (default): a private network namespace where\n"
 "                           allowed; on: required; off: the host's network\n"
+"      --cmd COMMAND        churn this command instead of a scenario file (a\n"
+"                           one-off: {port} and {addr} are replaced; ready\n"
+"                           when /health answers)\n"
 "      --fixture PATH       the pc-fixture binary (default: next to portchurn)\n"
 "      --allow-non-loopback allow an addr outside 127.0.0.0/8 and ::1\n"
 "  -q, --quiet              no progress bar\n"
@@ -93,7 +96,7 @@ static const char usage_list[] =
 "scenario name when several are given).\n";
 
 struct cli {
-	const char *out, *case_glob, *fixture;
+	const char *out, *case_glob, *fixture, *cmd;
 	int cycles;
 	enum { NETNS_AUTO, NETNS_ON, NETNS_OFF } netns;
 	bool quiet, allow_non_loopback;
@@ -119,6 +122,7 @@ static int parse_run_flags(int argc, char **argv, struct cli *c)
 		{ "case", required_argument, NULL, 'c' },
 		{ "netns", required_argument, NULL, 'N' },
 		{ "fixture", required_argument, NULL, 'F' },
+		{ "cmd", required_argument, NULL, 'C' },
 		{ "allow-non-loopback", no_argument, NULL, 'A' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -133,6 +137,7 @@ static int parse_run_flags(int argc, char **argv, struct cli *c)
 		case 'o': c->out = optarg; break;
 		case 'c': c->case_glob = optarg; break;
 		case 'F': c->fixture = optarg; break;
+		case 'C': c->cmd = optarg; break;
 		case 'A': c->allow_non_loopback = true; break;
 		case 'q': c->quiet = true; break;
 		case 'h': fputs(usage_run, stdout); exit(EXIT_PASS);
@@ -184,11 +189,26 @@ static bool is_loopback(const char *addr)
 	return inet_pton(AF_INET6, addr, &a6) == 1 && !memcmp(&a6, &in6addr_loopback, sizeof(a6));
 }
 
-static struct pc_scenario *load(const char *path, int *code)
+/* --cmd: a scenario of one case, the command restarted in place. */
+static struct pc_scenario *command_scenario(const char *cmd, char *err, size_t len)
+{
+	char text[PC_COMMAND_MAX + 128];
+
+	if (strchr(cmd, '\n') || strlen(cmd) >= PC_COMMAND_MAX) {
+		snprintf(err, len, "--cmd: one line of at most %d characters", PC_COMMAND_MAX - 1);
+		return NULL;
+	}
+	snprintf(text, sizeof(text), "[scenario]\nname = cmd\nclose_first = client\n"
+		 "command = %s\n", cmd);
+	return pc_scenario_parse(text, "(--cmd)", err, len);
+}
+
+static struct pc_scenario *load(const char *path, const char *cmd, int *code)
 {
 	char err[512];
-	struct pc_scenario *s = path ? pc_scenario_load(path, err, sizeof(err))
-				     : pc_scenario_default(err, sizeof(err));
+	struct pc_scenario *s = cmd ? command_scenario(cmd, err, sizeof(err)) :
+				path ? pc_scenario_load(path, err, sizeof(err)) :
+				       pc_scenario_default(err, sizeof(err));
 
 	if (!s) {
 		fprintf(stderr, "portchurn: %s\n", err);
@@ -384,7 +404,7 @@ static int load_all(int argc, char **argv, const struct cli *c, struct pc_scenar
 
 	*n = argc > 0 ? argc : 1;
 	for (int i = 0; i < *n; i++) {
-		s[i] = load(argc > 0 ? argv[i] : NULL, &code);
+		s[i] = load(argc > 0 ? argv[i] : NULL, c->cmd, &code);
 		if (!s[i])
 			break;
 		if (!c->allow_non_loopback && !is_loopback(s[i]->addr)) {
@@ -417,6 +437,8 @@ static int cmd_run(int argc, char **argv)
 		return code;
 	if (argc - optind > 64)
 		return pc_cli_usage_error("at most 64 scenario files%s", "");
+	if (c.cmd && argc > optind)
+		return pc_cli_usage_error("--cmd runs no scenario file ('%s')", argv[optind]);
 	code = load_all(argc - optind, argv + optind, &c, s, &n);
 	if (code)
 		return code;
