@@ -16,15 +16,23 @@ static const struct { int err; const char *name; } names[] = {
 };
 #undef E
 
-const char *pc_errno_name(int err)
+const char *pc_errno_known(int err)
 {
-	static _Thread_local char buf[16];
-
 	if (!err)
 		return "0";
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].err == err)
 			return names[i].name;
+	return NULL;
+}
+
+const char *pc_errno_name(int err)
+{
+	static _Thread_local char buf[16];
+	const char *name = pc_errno_known(err);
+
+	if (name)
+		return name;
 	snprintf(buf, sizeof(buf), "E%d", err);
 	return buf;
 }
