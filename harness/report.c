@@ -25,6 +25,7 @@ const struct pc_report_writer pc_report_writers[] = {
 	{ "junit", "junit.xml", pc_report_junit },
 	{ "csv", "cycles.csv", pc_report_csv },
 	{ "md", "summary.md", pc_report_md },
+	{ "tap", "results.tap", pc_report_tap },
 	{ NULL, NULL, NULL },
 };
 
@@ -137,10 +138,9 @@ size_t pc_report_utf8_len(const char *s)
 
 /* ---- atomic files ---- */
 
-/* One writer into dir/file through a temp file. On failure the temp is gone
- * and msg says what failed; a previous file of that name is left as it was. */
-static int write_one(const struct pc_run *run, const char *dir,
-		     const struct pc_report_writer *w, char *msg, size_t msglen)
+int pc_report_write_file(const char *dir, const char *file,
+			 int (*fn)(const void *ctx, FILE *out), const void *ctx,
+			 char *msg, size_t msglen)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	const char *what = "create a temp file";
@@ -148,9 +148,9 @@ static int write_one(const struct pc_run *run, const char *dir,
 	FILE *f = NULL;
 	int fd = -1, rc = 0;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, w->file) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, w->file) >= sizeof(tmp)) {
-		snprintf(msg, msglen, "%s/%s: path too long", dir, w->file);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, file) >= sizeof(tmp)) {
+		snprintf(msg, msglen, "%s/%s: path too long", dir, file);
 		return -ENAMETOOLONG;
 	}
 	fd = mkstemp(tmp);
@@ -172,7 +172,7 @@ static int write_one(const struct pc_run *run, const char *dir,
 	}
 	fd = -1;  /* f owns it now */
 	what = "write";
-	rc = w->write(run, f);
+	rc = fn(ctx, f);
 	if (!rc && fflush(f) != 0)
 		rc = -errno;
 	if (!rc && ferror(f))
@@ -206,6 +206,27 @@ out:
 	if (rc)
 		snprintf(msg, msglen, "%s: cannot %s: %s", path, what, strerror(-rc));
 	return rc;
+}
+
+struct writer_call {
+	const struct pc_run *run;
+	const struct pc_report_writer *w;
+};
+
+static int call_writer(const void *ctx, FILE *out)
+{
+	const struct writer_call *c = ctx;
+
+	return c->w->write(c->run, out);
+}
+
+/* One writer into dir/file through a temp file. */
+static int write_one(const struct pc_run *run, const char *dir,
+		     const struct pc_report_writer *w, char *msg, size_t msglen)
+{
+	struct writer_call c = { run, w };
+
+	return pc_report_write_file(dir, w->file, call_writer, &c, msg, msglen);
 }
 
 /* Make the renames durable. Best effort: the files are complete either way,

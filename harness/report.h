@@ -36,6 +36,22 @@ int pc_report_json(const struct pc_run *run, FILE *out);
 int pc_report_junit(const struct pc_run *run, FILE *out);
 int pc_report_csv(const struct pc_run *run, FILE *out);
 int pc_report_md(const struct pc_run *run, FILE *out);
+int pc_report_tap(const struct pc_run *run, FILE *out);    /* report_tap.c */
+
+/* report.html (report_html.c): not in the table, because it embeds the
+ * charts, which are drawn after the other reports. Each chart is an SVG
+ * document (gnuplot's, whole, prolog and all) or NULL; charts_note says
+ * what happened to the charts ("gnuplot is not installed: ..."), or NULL.
+ * Without any SVG the report draws its own small chart of the rebind
+ * latencies. */
+struct pc_report_chart {
+	const char *name;      /* "rebind_cdf": ids inside the SVG get it as prefix */
+	const char *title;
+	const char *svg;       /* NUL-terminated, or NULL when not rendered */
+};
+
+int pc_report_html(const struct pc_run *run, const struct pc_report_chart *charts,
+		   int ncharts, const char *charts_note, FILE *out);
 
 /* 0 when the writers can read run without checking pointers: scenario set,
  * every case's spec set, cycles/exps present when counted. Else -EINVAL with
@@ -53,6 +69,14 @@ const struct pc_report_writer *pc_report_writer_find(const char *name);
  * 0, or the first failure as -errno with "PATH: what failed" in err. Files
  * are mode 0644. The run is checked first (pc_report_check_run). */
 int pc_report_write_all(const struct pc_run *run, const char *dir, char *err, size_t errlen);
+
+/* One file, dir/file, written the same atomic way by fn(ctx, out), which
+ * returns 0 or -errno like a writer. For files that are not a run's report
+ * (a merged results.json, report.html, chart data). On failure "PATH:
+ * what failed" goes to err and no temp file is left. */
+int pc_report_write_file(const char *dir, const char *file,
+			 int (*fn)(const void *ctx, FILE *out), const void *ctx,
+			 char *err, size_t errlen);
 
 /* Create results_root (mkdir -p) and in it a new, empty directory
  * "<utc_stamp>-<scenario_name>" (both reduced to [A-Za-z0-9._-], others

@@ -32,7 +32,7 @@
 #define CYCLE_ERROR "bind: in use, retried 3\" times, gave up\nnext"
 
 static const char *const report_files[] = {
-	"results.json", "junit.xml", "cycles.csv", "summary.md",
+	"results.json", "junit.xml", "cycles.csv", "summary.md", "results.tap",
 };
 #define NFILES (sizeof(report_files) / sizeof(report_files[0]))
 
@@ -718,8 +718,8 @@ Test(report_files, no_temp_left)
 	char names[512];
 
 	list_dir(dir, names, sizeof(names));
-	cr_assert_str_eq(names, "cycles.csv,junit.xml,results.json,summary.md",
-			 "results dir holds \"%s\", want exactly the 4 reports", names);
+	cr_assert_str_eq(names, "cycles.csv,junit.xml,results.json,results.tap,summary.md",
+			 "results dir holds \"%s\", want exactly the 5 reports", names);
 	for (size_t i = 0; i < NFILES; i++) {
 		struct stat st;
 
@@ -739,7 +739,7 @@ Test(report_files, rewrite_replaces_files)
 	cr_assert_eq(pc_report_write_all(run, dir, err, sizeof(err)), 0,
 		     "second write into %s failed: %s", dir, err);
 	list_dir(dir, names, sizeof(names));
-	cr_assert_str_eq(names, "cycles.csv,junit.xml,results.json,summary.md",
+	cr_assert_str_eq(names, "cycles.csv,junit.xml,results.json,results.tap,summary.md",
 			 "after a rewrite the dir holds \"%s\"", names);
 	md = slurp(path_in(dir, "summary.md"));
 	cr_assert_eq(strstr(md, "(interrupted)"), NULL, "summary.md was not replaced");
@@ -755,19 +755,19 @@ Test(report_files, missing_dir_fails_cleanly)
 	rc = pc_report_write_all(run, sub, err, sizeof(err));
 	cr_assert_eq(rc, -ENOENT, "write into a missing dir returned %d, want -ENOENT", rc);
 	cr_assert_neq(strstr(err, "results.json"), NULL, "error message names no file: %s", err);
-	cr_assert_neq(strstr(err, "(and 3 more report files)"), NULL,
+	cr_assert_neq(strstr(err, "(and 4 more report files)"), NULL,
 		      "error message does not count the other failures: %s", err);
 
 	snprintf(sub, sizeof(sub), "%s/summary.md", dir);   /* a file, not a dir */
 	rc = pc_report_write_all(run, sub, err, sizeof(err));
 	cr_assert_eq(rc, -ENOTDIR, "write into a regular file returned %d, want -ENOTDIR", rc);
 	list_dir(dir, names, sizeof(names));
-	cr_assert_str_eq(names, "cycles.csv,junit.xml,results.json,summary.md",
+	cr_assert_str_eq(names, "cycles.csv,junit.xml,results.json,results.tap,summary.md",
 			 "failed writes left files behind: \"%s\"", names);
 }
 
 /* results.json is a directory: its temp file is written, the rename fails,
- * the temp must go, and the other three reports must still be written. */
+ * the temp must go, and the other reports must still be written. */
 Test(report_files, failed_rename_removes_temp)
 {
 	char err[512] = "", sub[128], blocker[192], names[512];
@@ -782,7 +782,7 @@ Test(report_files, failed_rename_removes_temp)
 	cr_assert_neq(strstr(err, "results.json: cannot rename"), NULL,
 		      "message does not name results.json and the rename: %s", err);
 	list_dir(sub, names, sizeof(names));
-	cr_assert_str_eq(names, "cycles.csv,junit.xml,results.json,summary.md",
+	cr_assert_str_eq(names, "cycles.csv,junit.xml,results.json,results.tap,summary.md",
 			 "after a failed rename the dir holds \"%s\" (temp left, or the other "
 			 "reports not written)", names);
 }
@@ -972,7 +972,7 @@ Test(report_dirs, unwritable_dir)
 
 Test(report_dirs, writer_table)
 {
-	static const char *const names[] = { "json", "junit", "csv", "md" };
+	static const char *const names[] = { "json", "junit", "csv", "md", "tap" };
 
 	for (size_t i = 0; i < NFILES; i++) {
 		const struct pc_report_writer *w = pc_report_writer_find(names[i]);
@@ -981,7 +981,7 @@ Test(report_dirs, writer_table)
 		cr_assert_str_eq(w->file, report_files[i], "writer '%s' writes %s, want %s",
 				 names[i], w->file, report_files[i]);
 	}
-	cr_assert_eq(pc_report_writer_find("tap"), NULL, "unknown writer 'tap' was found");
+	cr_assert_eq(pc_report_writer_find("yaml"), NULL, "unknown writer 'yaml' was found");
 }
 
 /* ---- helpers ---- */
