@@ -898,10 +898,63 @@ Test(preload_e2e, static_binary_sends_no_events)
 	cr_assert(!strncmp(summary, "no events arrived", 17), "'%s'", summary);
 }
 
+/* python3 -c code under the probe with events on; its stdin is a pipe
+ * whose write end goes to *stdin_w when stdin_w is not NULL. */
+static struct proc *spawn_python(const char *code, int *stdin_w)
+{
+	static char store[6][PATH_MAX + 64];
+	char *const py[] = { "python3", "-c", (char *)code, NULL };
+	struct spawn s = { .preload = true, .events = true };
+	int ev[2], in[2] = { -1, -1 };
+	struct proc *p;
+	char **env;
+
+	if (access("/usr/bin/python3", X_OK))
+		cr_skip_test("no /usr/bin/python3 here");
+	cr_assert_lt(nprocs, MAX_PROCS);
+	p = &procs[nprocs++];
+	*p = (struct proc){ .ready_r = -1, .life_w = -1, .events_r = -1 };
+	pipe_cloexec(ev);
+	if (stdin_w)
+		pipe_cloexec(in);
+	fcntl(ev[0], F_SETFL, fcntl(ev[0], F_GETFL) | O_NONBLOCK);
+	cr_assert_eq(pc_preload_log_init(&p->log, ev[0]), 0);
+	p->events_r = ev[0];
+	env = child_env(&s, ev[1], store);
+	p->pid = fork();
+	cr_assert_geq(p->pid, 0);
+	if (p->pid == 0) {
+		if (in[0] >= 0)
+			dup2(in[0], 0);
+		exec_child("/usr/bin/python3", py, env, (const int[]){ ev[1], -1 });
+	}
+	setpgid(p->pid, p->pid);
+	close(ev[1]);
+	if (stdin_w) {
+		close(in[0]);
+		*stdin_w = in[1];
+	}
+	return p;
+}
+
+static int reap(struct proc *p, int timeout_ms)
+{
+	int64_t deadline = pc_now_ns() + timeout_ms * PC_NS_PER_MS;
+	int st;
+
+	while (waitpid(p->pid, &st, WNOHANG) == 0) {
+		cr_assert_lt(pc_now_ns(), deadline, "pid %d still running after %d ms", p->pid,
+			     timeout_ms);
+		poll(NULL, 0, 5);
+	}
+	p->reaped = true;
+	return st;
+}
+
 /* Many threads, one pipe: every line arrives whole (one write() each). */
 Test(preload_e2e, threads_never_interleave_lines)
 {
-	static char *const py[] = { "python3", "-c",
+	struct proc *p = spawn_python(
 		"import socket, threading\n"
 		"def work():\n"
 		"    for i in range(300):\n"
@@ -910,36 +963,37 @@ Test(preload_e2e, threads_never_interleave_lines)
 		"        s.close()\n"
 		"ts = [threading.Thread(target=work) for _ in range(4)]\n"
 		"[t.start() for t in ts]\n"
-		"[t.join() for t in ts]\n", NULL };
-	static char store[6][PATH_MAX + 64];
-	struct spawn s = { .preload = true, .events = true };
-	struct proc *p;
-	int ev[2];
+		"[t.join() for t in ts]\n", NULL);
+	uint64_t got;
 
-	if (access("/usr/bin/python3", X_OK))
-		cr_skip_test("no /usr/bin/python3 to run threads in");
-	cr_assert_lt(nprocs, MAX_PROCS);
-	p = &procs[nprocs++];
-	*p = (struct proc){ .ready_r = -1, .life_w = -1, .events_r = -1 };
-	pipe_cloexec(ev);
-	fcntl(ev[0], F_SETFL, fcntl(ev[0], F_GETFL) | O_NONBLOCK);
-	cr_assert_eq(pc_preload_log_init(&p->log, ev[0]), 0);
-	p->events_r = ev[0];
-	char **env = child_env(&s, ev[1], store);
-	p->pid = fork();
-	cr_assert_geq(p->pid, 0);
-	if (p->pid == 0)
-		exec_child("/usr/bin/python3", py, env, (const int[]){ ev[1], -1 });
-	setpgid(p->pid, p->pid);
-	close(ev[1]);
 	cr_assert(collect(p, NULL, 20000), "python did not finish within 20 s");
-	waitpid(p->pid, NULL, 0);
-	p->reaped = true;
+	reap(p, WAIT_MS);
 	cr_assert_eq(p->log.bad_lines, 0, "%llu lines arrived mangled",
 		     (unsigned long long)p->log.bad_lines);
-	uint64_t got = received(&p->log);
+	got = received(&p->log);
 	cr_assert_eq(got + p->log.dropped, 4 * 300 * 3, "%llu + %llu dropped events, want 3600",
 		     (unsigned long long)got, (unsigned long long)p->log.dropped);
+}
+
+/* The harness closing its end must not kill a server that left SIGPIPE at
+ * its default (Python ignores it, so this one puts the default back). */
+Test(preload_e2e, harness_gone_does_not_kill_the_server)
+{
+	int in_w;
+	struct proc *p = spawn_python(
+		"import signal, socket, sys\n"
+		"signal.signal(signal.SIGPIPE, signal.SIG_DFL)\n"
+		"sys.stdin.readline()\n"
+		"for i in range(3):\n"
+		"    socket.socket().close()\n", &in_w);
+	int st;
+
+	close_fd(&p->events_r);   /* the harness is gone */
+	cr_assert_eq(write(in_w, "go\n", 3), 3);
+	close(in_w);
+	st = reap(p, WAIT_MS);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "python ended with %s %d",
+		  WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 }
 
 /* ---- inject, and nothing changed without it ------------------------------- */
