@@ -23,6 +23,7 @@
 #include "errname.h"
 #include "expect.h"
 #include "load.h"
+#include "preload_events.h"
 #include "probe.h"
 #include "sockstate.h"
 #include "supervisor.h"
@@ -43,6 +44,7 @@ struct engine {
 	struct pc_load *load;   /* the case's load clients, when it has some */
 	int handoff_fd;         /* the listener kept for strategy handoff, 0 = none */
 	int next_port;
+	char probe_text[768];   /* the case's first command's socket set-up */
 	struct pc_gen *stack;   /* components > 1: the live generation of each */
 	int *stack_ports;
 };
@@ -198,6 +200,36 @@ static bool command_ready(struct engine *e, const struct pc_case *c, const struc
 	return ok && gen_holds_port(g, port);
 }
 
+/* What the preload probe saw of a command's start: its own bind() result
+ * and time replace what probing could only bound, and the first
+ * generation's socket set-up is kept for the report. */
+static void read_probe(struct engine *e, struct pc_gen *g)
+{
+	struct pc_preload_log log;
+	const struct pc_preload_event *bind = NULL, *listen = NULL;
+
+	if (g->probe_fd < 0 || pc_preload_log_init(&log, g->probe_fd) < 0)
+		return;
+	pc_preload_log_drain(&log);
+	for (size_t i = 0; i < log.n; i++) {
+		const struct pc_preload_event *ev = &log.events[i];
+
+		if (ev->call == PC_PEV_BIND && ev->port == g->port)
+			bind = ev;   /* the last attempt counts */
+		else if (ev->call == PC_PEV_LISTEN && ev->port == g->port && !ev->err && !listen)
+			listen = ev;
+	}
+	if (bind) {
+		g->bind_ns = bind->t_ns;
+		g->bind_errno = bind->err ? bind->err : g->bind_errno;
+	}
+	if (listen)
+		g->listen_ns = listen->t_ns;
+	if (!e->probe_text[0])
+		pc_preload_summary(&log, 0, g->spawn_ns, e->probe_text, sizeof(e->probe_text));
+	pc_preload_log_free(&log);
+}
+
 /* A command fixture has no ready fd: probe with back-off (a busy probe
  * slows the very start-up it waits for) until it answers, exits, or the
  * deadline passes. The verdict goes into g as a ready line would. */
@@ -213,6 +245,7 @@ static int wait_command(struct engine *e, const struct pc_case *c, int port, str
 			g->ready = true;
 			g->attempts = 1;
 			g->bind_ns = g->listen_ns = pc_now_ns();
+			read_probe(e, g);
 			return 0;
 		}
 		if (stopped(e))
@@ -226,6 +259,7 @@ static int wait_command(struct engine *e, const struct pc_case *c, int port, str
 	g->ready = true;
 	g->bind_errno = strstr(g->output, "Address already in use") ||
 			strstr(g->output, "EADDRINUSE") ? EADDRINUSE : g->reaped ? ESRCH : ETIMEDOUT;
+	read_probe(e, g);   /* a failed bind() it saw beats the output's words */
 	return 0;
 }
 
@@ -244,6 +278,8 @@ static int gen_spawn(struct engine *e, const struct pc_case *c, bool old, int po
 	};
 
 	if (c->fixture_command) {
+		spec.preload = c->preload ? e->o->preload : NULL;
+		spec.inject = c->inject[0] ? c->inject : NULL;
 		expand_command(c->command, e->sc->addr, port, cmd, sizeof(cmd));
 		for (int i = 0; i < e->sc->nenv; i++)
 			env[i] = e->sc->env[i];
@@ -845,6 +881,8 @@ static void run_case(struct engine *e, int idx)
 			e->o->progress(e->o->progress_user, e->run, idx, i);
 	}
 	r->finished_ns = pc_now_ns();
+	memcpy(r->socket_setup, e->probe_text, sizeof(r->socket_setup));
+	e->probe_text[0] = '\0';
 	end_load(e, r);
 	pc_sup_stop(e->sup, &old, SIGKILL, 0, NULL);
 	stack_close(e, r->spec);

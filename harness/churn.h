@@ -13,6 +13,7 @@
 
 struct pc_churn_opts {
 	const char *fixture;        /* path of pc-fixture */
+	const char *preload;        /* libportchurn-preload.so, or NULL when not found */
 	int log_fd;                 /* fixtures' stderr, -1 = /dev/null */
 	const char *netns;          /* how the run is isolated, for the report */
 	const volatile sig_atomic_t *stop;   /* nonzero: finish up, mark interrupted */

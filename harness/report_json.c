@@ -349,6 +349,7 @@ static json_t *case_json(const struct pc_case_result *r)
 	bad |= json_object_set_new(o, "migrate_req", jstr(r->migrate_req));
 	bad |= json_object_set_new(o, "fixture", jstr(c->fixture_command ? c->command : "pc-fixture"));
 	bad |= json_object_set_new(o, "start_output", jstr_or_null(r->start_output));
+	bad |= json_object_set_new(o, "socket_setup", jstr_or_null(r->socket_setup));
 	bad |= json_object_set_new(o, "bind_retry_ms", json_integer(c->bind_retry_ms));
 	bad |= json_object_set_new(o, "bind_retry_interval_ms",
 				   json_integer(c->bind_retry_interval_ms));

@@ -97,6 +97,7 @@ struct pc_case_result {
 	struct pc_load_result *load;  /* NULL without load clients */
 	char migrate_req[48];        /* tcp_migrate_req as used: "on", "off", "off (host)" */
 	char start_output[2048];     /* a command's output at its first failed start */
+	char socket_setup[768];      /* a command: its socket calls, from the preload probe */
 	struct pc_exp_result *exps;
 	int nexps;
 	bool pass;                   /* every expectation held or n/a, no env error */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,24 @@ BOOL_KEY(leak_child)
 BOOL_KEY(keep_open)
 BOOL_KEY(keepalive)
 BOOL_KEY(migrate_req)
+BOOL_KEY(preload)
+
+static int parse_inject(const char *v, struct pc_case *c, char *err, size_t errlen)
+{
+	struct pc_optset o;
+
+	if (pc_optset_parse(v, &o, err, errlen) < 0)
+		return -1;
+	pc_optset_format(&o, c->inject, sizeof(c->inject));
+	if (!strcmp(c->inject, "none"))
+		c->inject[0] = '\0';
+	return 0;
+}
+
+static void format_inject(const struct pc_case *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", c->inject[0] ? c->inject : "none");
+}
 
 static int parse_fixture(const char *v, struct pc_case *c, char *err, size_t errlen)
 {
@@ -319,10 +338,11 @@ static const struct key_def case_keys[] = {
 	KEY(term_timeout_ms), KEY(startup_delay_ms), KEY(leak_child), KEY(keep_open),
 	KEY(strategy), KEY(clients), KEY(keepalive), KEY(rate), KEY(migrate_req),
 	KEY(steady_ms), KEY(fixture), KEY(command), KEY(ready), KEY(ready_path),
-	KEY(ready_timeout_ms), KEY(components),
+	KEY(ready_timeout_ms), KEY(components), KEY(preload), KEY(inject),
 };
 #undef KEY
 #define NKEYS (sizeof(case_keys) / sizeof(case_keys[0]))
+_Static_assert(NKEYS <= 64, "seen_scenario_keys is a 64-bit mask");
 
 static const struct key_def *key_find(const char *name)
 {
@@ -366,7 +386,7 @@ struct parser {
 	char headers[MAX_SECTIONS + 8][MAX_LINE];
 	int nheaders;
 	char section[MAX_LINE];
-	int seen_scenario_keys;    /* bitmask over case_keys */
+	uint64_t seen_scenario_keys;   /* bitmask over case_keys (at most 64) */
 	bool seen_setting[5];      /* name, description, addr, port, cwd */
 	struct pc_case base;
 	struct pc_scenario *s;
@@ -492,9 +512,9 @@ static int set_scenario_key(struct parser *p, const char *name, const char *valu
 	}
 	if (!k)
 		return fail(p, p->line, "unknown key '%s' in [scenario]", name, "");
-	if (p->seen_scenario_keys & (1 << (k - case_keys)))
+	if (p->seen_scenario_keys & (1ULL << (k - case_keys)))
 		return fail(p, p->line, "key '%s' given twice", name, "");
-	p->seen_scenario_keys |= 1 << (k - case_keys);
+	p->seen_scenario_keys |= 1ULL << (k - case_keys);
 	if (k->parse(value, &p->base, err, sizeof(err)) < 0)
 		return fail(p, p->line, "%s", err, "");
 	return 2;
@@ -898,6 +918,7 @@ static void set_defaults(struct parser *p)
 	strcpy(b->ready_path, "/health");
 	b->ready_timeout_ms = 10000;
 	b->components = 1;
+	b->preload = true;
 	strcpy(p->s->addr, "127.0.0.1");
 	strcpy(p->s->name, "scenario");
 }

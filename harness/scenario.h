@@ -65,6 +65,8 @@ struct pc_case {
 	char ready_path[64];
 	int ready_timeout_ms;
 	int components;                /* > 1: a stack of that many servers on as many ports */
+	bool preload;                  /* commands: load the preload probe (default yes) */
+	char inject[PC_OPTSET_TEXT_MAX];   /* options the probe sets before bind; "" none */
 	int cycles;
 	int term_timeout_ms;           /* signal -> SIGKILL escalation bound */
 	int startup_delay_ms;          /* the fixture sleeps this long before socket() */

@@ -23,6 +23,7 @@
 #define LISTEN_FD 3     /* a handed-over listener (systemd's SD_LISTEN_FDS_START) */
 #define READY_FD 4      /* where a fixture finds the ready pipe */
 #define LIFELINE_FD 5   /* EOF here: the harness is gone, exit */
+#define PROBE_FD 6      /* the preload probe writes its events here */
 #define PID_DIGITS 12
 #define REAP_BOUND_MS 5000
 
@@ -184,7 +185,8 @@ extern char **environ;
 /* The environment for a generation: the harness's, plus LISTEN_FDS and a
  * LISTEN_PID whose digits the child fills in (it learns its pid only after
  * fork). Built before fork(), freed after. */
-static char **build_env(const struct pc_gen_spec *spec, char *pid_entry, size_t len)
+static char **build_env(const struct pc_gen_spec *spec, char *pid_entry, size_t len,
+			char probe_env[3][PATH_MAX + 32])
 {
 	bool handoff = spec->listen_fd > 0;
 	size_t n = 0, k = 0;
@@ -192,7 +194,7 @@ static char **build_env(const struct pc_gen_spec *spec, char *pid_entry, size_t 
 
 	while (environ[n])
 		n++;
-	env = calloc(n + (size_t)spec->nenv + 3, sizeof(*env));
+	env = calloc(n + (size_t)spec->nenv + 6, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
@@ -200,6 +202,12 @@ static char **build_env(const struct pc_gen_spec *spec, char *pid_entry, size_t 
 			env[k++] = environ[i];
 	for (int i = 0; i < spec->nenv; i++)
 		env[k++] = (char *)spec->env[i];
+	if (spec->preload) {
+		env[k++] = probe_env[0];
+		env[k++] = probe_env[1];
+		if (spec->inject)
+			env[k++] = probe_env[2];
+	}
 	if (handoff) {
 		snprintf(pid_entry, len, "LISTEN_PID=%0*d", PID_DIGITS, 0);
 		env[k++] = pid_entry;
@@ -266,7 +274,8 @@ void pc_sup_read_output(struct pc_gen *g)
 /* In the child after fork(): only async-signal-safe calls (the harness may
  * have threads). Standard fds first: log_fd may sit on 3, 4 or 5. */
 static void spawn_child(const struct pc_sup *s, const struct pc_gen_spec *spec, int ready_w,
-			char *const argv[], char **env, char *pid_entry, int devnull)
+			int probe_w, char *const argv[], char **env, char *pid_entry,
+			int devnull)
 {
 	sigset_t none;
 
@@ -291,6 +300,8 @@ static void spawn_child(const struct pc_sup *s, const struct pc_gen_spec *spec, 
 		dup_to(spec->listen_fd, LISTEN_FD);
 		put_pid(pid_entry);
 	}
+	if (probe_w >= 0)
+		dup_to(probe_w, PROBE_FD);
 	execve(argv[0], argv, env);
 	_exit(127);
 }
@@ -298,14 +309,36 @@ static void spawn_child(const struct pc_sup *s, const struct pc_gen_spec *spec, 
 int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen *g)
 {
 	char *argv[32], bufs[4][24], pid_entry[32], cmdline[PC_COMMAND_MAX + 8];
-	char **env = build_env(spec, pid_entry, sizeof(pid_entry));
+	int probe_fds[2];
+	char probe_env[3][PATH_MAX + 32];
+	char **env;
 	int fds[2], devnull = -1, rc;
 	pid_t pid;
 
 	memset(g, 0, sizeof(*g));
-	g->pidfd = g->ready_fd = g->out_fd = -1;
-	if (!env)
-		return -ENOMEM;
+	g->pidfd = g->ready_fd = g->out_fd = g->probe_fd = -1;
+	probe_fds[0] = probe_fds[1] = -1;
+	if (spec->preload) {
+		snprintf(probe_env[0], sizeof(probe_env[0]), "LD_PRELOAD=%s", spec->preload);
+		snprintf(probe_env[1], sizeof(probe_env[1]), "PORTCHURN_PRELOAD_FD=%d", PROBE_FD);
+		snprintf(probe_env[2], sizeof(probe_env[2]), "PORTCHURN_PRELOAD_INJECT=%s",
+			 spec->inject ? spec->inject : "");
+		rc = pipe_cloexec(probe_fds);
+		if (rc < 0)
+			return rc;
+		/* above 9, like the lifeline: the child's dup2() onto 4, 5 and 6
+		 * must not overwrite the very fd it is about to copy */
+		probe_fds[0] = move_high(probe_fds[0]);
+		probe_fds[1] = move_high(probe_fds[1]);
+		/* never let a full pipe stall the server: the probe counts drops */
+		fcntl(probe_fds[1], F_SETFL, O_NONBLOCK);
+		fcntl(probe_fds[0], F_SETFL, O_NONBLOCK);
+	}
+	env = build_env(spec, pid_entry, sizeof(pid_entry), probe_env);
+	if (!env) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	if (spec->command)
 		build_command_argv(spec, argv, cmdline, sizeof(cmdline));
 	else
@@ -317,7 +350,7 @@ int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen
 	g->spawn_ns = pc_now_ns();
 	pid = fork();
 	if (pid == 0)
-		spawn_child(s, spec, fds[1], argv, env, pid_entry, devnull);
+		spawn_child(s, spec, fds[1], probe_fds[1], argv, env, pid_entry, devnull);
 	rc = pid < 0 ? -errno : 0;
 	close(fds[1]);
 	if (rc) {
@@ -332,6 +365,8 @@ int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen
 	} else {
 		g->ready_fd = fds[0];
 	}
+	g->probe_fd = probe_fds[0];
+	probe_fds[0] = -1;
 	g->pidfd = s->pidfd ? pc_sys_pidfd_open(pid) : -1;
 	if (g->pidfd < 0)
 		g->pidfd = -1;
@@ -339,6 +374,9 @@ int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen
 out:
 	if (devnull >= 0)
 		close(devnull);
+	for (int i = 0; i < 2; i++)
+		if (probe_fds[i] >= 0)
+			close(probe_fds[i]);
 	free(env);
 	return rc;
 }
@@ -519,7 +557,9 @@ int pc_sup_kill_group(struct pc_sup *s, struct pc_gen *g, int *reaped)
 		close(g->ready_fd);
 	if (g->out_fd >= 0)
 		close(g->out_fd);
-	g->ready_fd = g->out_fd = -1;
+	if (g->probe_fd >= 0)
+		close(g->probe_fd);
+	g->ready_fd = g->out_fd = g->probe_fd = -1;
 	while (group_is_ours(pgid) && pc_now_ns() < deadline) {
 		pid_t r;
 

@@ -35,6 +35,11 @@ struct pc_gen_spec {
 	const char *cwd;
 	const char *const *env;
 	int nenv;
+	/* The preload probe (libportchurn-preload.so) in a command: its path,
+	 * and an option set to inject before bind() (NULL: none). The
+	 * generation's events arrive on g->probe_fd. */
+	const char *preload;
+	const char *inject;
 };
 
 #define PC_GEN_OUTPUT_MAX 4096
@@ -53,6 +58,7 @@ struct pc_gen {
 	pid_t leak_pid;
 	/* a command's stdout+stderr: the first PC_GEN_OUTPUT_MAX - 1 bytes */
 	int out_fd;                   /* read end, -1 when none or closed */
+	int probe_fd;                 /* the preload probe's event pipe, read end, or -1 */
 	char output[PC_GEN_OUTPUT_MAX];
 	size_t output_len;
 	bool output_cut;              /* there was more */

@@ -111,3 +111,46 @@ Test(command, uvicorn_reload_orphan_diagnosed_and_cleaned_up, .timeout = 120)
 			  "diagnosis: %s", str(c, "diagnosis"));
 	json_decref(r);
 }
+
+/* inject: the probe sets options a server does not set, before its bind().
+ * pc-fixture --opts none sets none: over its own TIME_WAIT it cannot
+ * rebind, unless both generations get SO_REUSEADDR or SO_LINGER(1,0). */
+Test(command, inject_changes_the_outcome_over_time_wait, .timeout = 90)
+{
+	char ini[700];
+	struct e2e t;
+	json_t *r;
+
+	if (!getenv("PC_PRELOAD"))
+		cr_skip_test("PC_PRELOAD is not set (run through ctest)");
+	snprintf(ini, sizeof(ini), "[scenario]\nname = inject\ncycles = 3\nrequests = 3\n"
+		 "close_first = server\ncommand = %s --opts none --close-first server "
+		 "--addr {addr} --port {port}\n[matrix]\ninject = none, reuseaddr, linger=0\n"
+		 "[expect]\nbind = ok\n[expect inject=none]\nbind = eaddrinuse\n", fixture());
+	r = run_ini(&t, ini, 0);
+	cr_assert(strstr(str(e2e_case(r, 1), "socket_setup"), "inject SO_REUSEADDR=1") ||
+		  strstr(str(e2e_case(r, 1), "socket_setup"), "SO_REUSEADDR"),
+		  "the probe reports what it injected: %s", str(e2e_case(r, 1), "socket_setup"));
+	json_decref(r);
+}
+
+Test(command, probe_records_uvicorn_socket_calls, .timeout = 120)
+{
+	char ini[700];
+	struct e2e t;
+	json_t *r;
+	const char *setup;
+
+	if (system("/usr/bin/python3 -c 'import uvicorn' 2>/dev/null") != 0)
+		cr_skip_test("python3-uvicorn is not installed (ci/setup installs it)");
+	snprintf(ini, sizeof(ini), "[scenario]\nname = uv\ncycles = 1\nclose_first = client\n"
+		 "command = /usr/bin/python3 -m uvicorn app:app --host {addr} --port {port}\n"
+		 "cwd = %s/fixtures/uvicorn\nready_timeout_ms = 30000\n[expect]\nbind = ok\n",
+		 getenv("PC_SOURCE_DIR"));
+	r = run_ini(&t, ini, 0);
+	setup = str(e2e_case(r, 0), "socket_setup");
+	cr_assert(strstr(setup, "setsockopt SO_REUSEADDR=1 before bind") &&
+		  strstr(setup, "bind port") && strstr(setup, "listen backlog"),
+		  "uvicorn's own socket calls, in order: %s", setup);
+	json_decref(r);
+}
