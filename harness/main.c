@@ -16,10 +16,12 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "chart.h"
 #include "churn.h"
 #include "cli.h"
 #include "report.h"
 #include "scenario.h"
+#include "shard.h"
 #include "sys.h"
 
 #ifndef PC_VERSION
@@ -56,6 +58,10 @@ static const char usage_main[] =
 "  run [SCENARIO.ini ...]   run scenarios (the built-in default when none)\n"
 "  list [SCENARIO.ini ...]  print the cases a scenario expands to\n"
 "  inspect PORT [--addr A] [--json]  who holds PORT; would bind() work now\n"
+"  compare BASE CURRENT [--threshold PCT] [--noise-ms P50,P99] [--markdown FILE]\n"
+"                           verdict flips and latency regressions between runs\n"
+"  merge RESULTS ... --out DIR  join shards' results into one report\n"
+"  report RESULTS [--out DIR]   write reports, charts, report.html again\n"
 "  help [COMMAND]           this text, or a command's\n"
 "\n"
 "options:\n"
@@ -71,8 +77,8 @@ static const char usage_run[] =
 "usage: portchurn run [SCENARIO.ini ...] [options]\n"
 "\n"
 "Runs every case of each scenario (scenarios/default.ini, built in, when\n"
-"none is given) and writes results.json, junit.xml, cycles.csv and\n"
-"summary.md.\n"
+"none is given) and writes results.json, junit.xml, cycles.csv, summary.md,\n"
+"results.tap (TAP 14), charts/ and report.html.\n"
 "\n"
 "options:\n"
 "  -o, --out DIR            write reports to DIR (default results/<UTC time>-<name>,\n"
@@ -80,6 +86,13 @@ static const char usage_run[] =
 "                           scenarios, to DIR/<name>\n"
 "  -n, --cycles N           cycles per case, overriding the scenario\n"
 "  -c, --case GLOB          run only the cases whose name matches GLOB\n"
+"  -s, --shard K/N          run only shard K of N: a deterministic slice of the\n"
+"                           cases, balanced by cycles (TEST_SHARD_INDEX, 0-based,\n"
+"                           and TEST_TOTAL_SHARDS work too); `merge` joins them\n"
+"  -f, --format NAME        print one report to stdout instead of the table: json,\n"
+"                           junit, csv, md or tap (the table goes to stderr)\n"
+"      --charts MODE        render (default): chart data, gnuplot scripts and,\n"
+"                           with gnuplot installed, SVG + PNG; scripts; off\n"
 "      --netns MODE         auto (default): a private network namespace where\n"
 "                           allowed; on: required; off: the host's network\n"
 "      --cmd COMMAND        churn this command instead of a scenario file (a\n"
@@ -91,17 +104,20 @@ static const char usage_run[] =
 "  -h, --help               this text\n"
 "\n"
 "A progress bar goes to stderr when it is a terminal; the result table to\n"
-"stdout. NO_COLOR turns colour off.\n";
+"stdout. NO_COLOR turns colour off. With GITHUB_STEP_SUMMARY set, summary.md\n"
+"is appended to it.\n";
 
 static const char usage_list[] =
-"usage: portchurn list [SCENARIO.ini ...]\n"
+"usage: portchurn list [SCENARIO.ini ...] [--shard K/N]\n"
 "\n"
 "Prints the cases each scenario expands to, one per line (prefixed with the\n"
-"scenario name when several are given).\n";
+"scenario name when several are given); with --shard, those of shard K.\n";
 
 struct cli {
-	const char *out, *case_glob, *fixture, *cmd;
+	const char *out, *case_glob, *fixture, *format, *cmd;
 	int cycles;
+	struct pc_shard shard;         /* total 0: not sharded */
+	enum pc_chart_mode charts;
 	enum { NETNS_AUTO, NETNS_ON, NETNS_OFF } netns;
 	bool quiet, allow_non_loopback;
 	char fixture_buf[PATH_MAX];
@@ -124,6 +140,9 @@ static int parse_run_flags(int argc, char **argv, struct cli *c)
 		{ "out", required_argument, NULL, 'o' },
 		{ "cycles", required_argument, NULL, 'n' },
 		{ "case", required_argument, NULL, 'c' },
+		{ "shard", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "charts", required_argument, NULL, 'G' },
 		{ "netns", required_argument, NULL, 'N' },
 		{ "fixture", required_argument, NULL, 'F' },
 		{ "cmd", required_argument, NULL, 'C' },
@@ -132,14 +151,29 @@ static int parse_run_flags(int argc, char **argv, struct cli *c)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	char *end;
+	char *end, msg[160];
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "o:n:c:qh", longs, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:n:c:s:f:qh", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'o': c->out = optarg; break;
 		case 'c': c->case_glob = optarg; break;
+		case 's':
+			if (pc_shard_parse(optarg, &c->shard, msg, sizeof(msg)) < 0)
+				return pc_cli_usage_error("%s", msg);
+			break;
+		case 'f':
+			c->format = optarg;
+			if (!pc_report_writer_find(optarg))
+				return pc_cli_usage_error("--format takes json, junit, csv, md or tap, "
+							  "not '%s'", optarg);
+			break;
+		case 'G':
+			if (pc_chart_mode_parse(optarg, &c->charts) < 0)
+				return pc_cli_usage_error("--charts takes render, scripts or off, not "
+							  "'%s'", optarg);
+			break;
 		case 'F': c->fixture = optarg; break;
 		case 'C': c->cmd = optarg; break;
 		case 'A': c->allow_non_loopback = true; break;
@@ -239,10 +273,11 @@ static struct pc_scenario *load(const char *path, const char *cmd, int *code)
 	return s;
 }
 
-/* Keep the cases that match --case and apply --cycles. */
+/* Keep the cases that match --case and apply --cycles; returns how many
+ * matched. Then keep the shard's (which may be none). */
 static int select_cases(struct pc_scenario *s, const struct cli *c)
 {
-	int n = 0;
+	int n = 0, matched;
 
 	for (int i = 0; i < s->ncases; i++) {
 		if (c->case_glob && fnmatch(c->case_glob, s->cases[i].name, 0) != 0)
@@ -252,8 +287,15 @@ static int select_cases(struct pc_scenario *s, const struct cli *c)
 			s->cases[n].cycles = c->cycles;
 		n++;
 	}
-	s->ncases = n;
-	return n;
+	s->ncases = matched = n;
+	if (c->shard.total && n > 0) {
+		n = pc_shard_select(s, &c->shard);
+		if (n < 0)
+			return n;
+		fprintf(stderr, "portchurn: %s: shard %d/%d: %d of %d cases\n", s->name,
+			c->shard.index, c->shard.total, n, matched);
+	}
+	return matched;
 }
 
 static void progress(void *user, const struct pc_run *run, int case_idx, int cycle)
@@ -342,6 +384,24 @@ static int run_code(const struct pc_run *run)
 	return run->interrupted ? EXIT_INTERRUPTED : code;
 }
 
+/* Charts and report.html (they follow the other reports), the table, the
+ * GitHub step summary, and --format's report on stdout. */
+static int after_reports(const struct cli *c, const struct pc_run *run, const char *dir)
+{
+	FILE *msg = c->format ? stderr : stdout;
+	char line[2 * PATH_MAX + 300];
+	int code = pc_cmd_report_render(run, dir, c->charts, line, sizeof(line));
+
+	pc_report_console(run, msg);
+	if (line[0])
+		fprintf(msg, "%s\n", line);
+	fprintf(msg, "reports: %s/\n", dir);
+	pc_cmd_report_step_summary(dir);
+	if (c->format && pc_cmd_report_print(run, c->format))
+		code = EXIT_ENV;
+	return code;
+}
+
 static int run_one(struct cli *c, struct pc_scenario *s, int nscen, const char *fixture)
 {
 	struct pc_churn_opts o = {
@@ -379,8 +439,7 @@ static int run_one(struct cli *c, struct pc_scenario *s, int nscen, const char *
 	} else if (latest) {
 		pc_report_link_latest("results", strrchr(dir, '/') + 1);
 	}
-	pc_report_console(run, stdout);
-	printf("reports: %s/\n", dir);
+	code = worse(code, after_reports(c, run, dir));
 	for (int i = 0; i < run->ncases; i++)
 		if (run->cases[i].env_error[0])
 			fprintf(stderr, "portchurn: %s: %s\n", run->cases[i].spec->name,
@@ -423,7 +482,7 @@ static void install_signals(void)
 /* Loads every scenario first so a bad file fails before anything runs. */
 static int load_all(int argc, char **argv, const struct cli *c, struct pc_scenario **s, int *n)
 {
-	int code = 0;
+	int code = 0, matched;
 
 	*n = argc > 0 ? argc : 1;
 	for (int i = 0; i < *n; i++) {
@@ -434,10 +493,13 @@ static int load_all(int argc, char **argv, const struct cli *c, struct pc_scenar
 			fprintf(stderr, "portchurn: %s: addr %s is not loopback (use "
 				"--allow-non-loopback)\n", s[i]->file, s[i]->addr);
 			code = EXIT_USAGE;
-		} else if (select_cases(s[i], c) == 0) {
+		} else if ((matched = select_cases(s[i], c)) == 0) {
 			fprintf(stderr, "portchurn: %s: no case matches --case '%s'\n", s[i]->file,
 				c->case_glob);
 			code = EXIT_USAGE;
+		} else if (matched < 0) {
+			fprintf(stderr, "portchurn: out of memory\n");
+			code = EXIT_ENV;
 		}
 		if (code)
 			break;
@@ -448,6 +510,30 @@ static int load_all(int argc, char **argv, const struct cli *c, struct pc_scenar
 	return code;
 }
 
+/* The sharding convention of Bazel and others, when --shard is not given;
+ * a runner that sets TEST_SHARD_STATUS_FILE wants it touched to know the
+ * test shards. */
+static int shard_from_env(struct cli *c)
+{
+	const char *status = getenv("TEST_SHARD_STATUS_FILE");
+	char msg[200];
+	int rc;
+
+	if (c->shard.total)
+		return 0;
+	rc = pc_shard_from_env(getenv("TEST_SHARD_INDEX"), getenv("TEST_TOTAL_SHARDS"),
+			       &c->shard, msg, sizeof(msg));
+	if (rc < 0)
+		return pc_cli_usage_error("%s", msg);
+	if (rc > 0 && status && *status) {
+		int fd = open(status, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd >= 0)
+			close(fd);
+	}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct cli c = { 0 };
@@ -455,7 +541,10 @@ static int cmd_run(int argc, char **argv)
 	const char *fixture;
 	int n, code, worst = EXIT_PASS;
 
+	c.charts = PC_CHARTS_RENDER;
 	code = parse_run_flags(argc, argv, &c);
+	if (!code)
+		code = shard_from_env(&c);
 	if (code)
 		return code;
 	if (argc - optind > 64)
@@ -489,16 +578,26 @@ static int cmd_list(int argc, char **argv)
 	struct cli c = { 0 };
 	int n, code;
 
+	char *files[64], msg[160];
+	int nfiles = 0;
+
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		fputs(usage_list, stdout);
 		return EXIT_PASS;
 	}
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-')
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+			if (pc_shard_parse(argv[++i], &c.shard, msg, sizeof(msg)) < 0)
+				return pc_cli_usage_error("%s", msg);
+		} else if (argv[i][0] == '-') {
 			return pc_cli_usage_error("unknown option '%s' for list", argv[i]);
-	if (argc - 1 > 64)
-		return pc_cli_usage_error("at most 64 scenario files%s", "");
-	code = load_all(argc - 1, argv + 1, &c, s, &n);
+		} else if (nfiles == 64) {
+			return pc_cli_usage_error("at most 64 scenario files%s", "");
+		} else {
+			files[nfiles++] = argv[i];
+		}
+	}
+	code = load_all(nfiles, files, &c, s, &n);
 	if (code)
 		return code;
 	for (int i = 0; i < n; i++) {
@@ -516,6 +615,9 @@ static const struct pc_command commands[] = {
 	{ "run", cmd_run, usage_run },
 	{ "list", cmd_list, usage_list },
 	{ "inspect", pc_cmd_inspect_main, pc_cmd_inspect_usage },
+	{ "compare", pc_cmd_compare_main, pc_cmd_compare_usage },
+	{ "merge", pc_cmd_merge_main, pc_cmd_merge_usage },
+	{ "report", pc_cmd_report_main, pc_cmd_report_usage },
 	{ "help", cmd_help, usage_main },
 };
 
