@@ -858,12 +858,14 @@ static void run_case(struct engine *e, int idx)
 {
 	struct pc_case_result *r = &e->run->cases[idx];
 	struct pc_gen old = { 0 }, new = { 0 };
+	struct pc_cycle scratch;
 
 	r->spec = &e->sc->cases[idx];
 	r->started_ns = pc_now_ns();
 	pc_http_wait_server_close(e->http, r->spec->close_first == PC_CLOSE_SERVER);
 	set_migrate_req(e, r);
-	r->cycles = calloc((size_t)r->spec->cycles, sizeof(*r->cycles));
+	r->cycles = calloc((size_t)(r->spec->cycles < PC_RECORDS_MAX ? r->spec->cycles :
+				    PC_RECORDS_MAX), sizeof(*r->cycles));
 	if (!r->cycles)
 		snprintf(r->env_error, sizeof(r->env_error), "out of memory for %d cycles",
 			 r->spec->cycles);
@@ -872,11 +874,17 @@ static void run_case(struct engine *e, int idx)
 	if (r->spec->components > 1)
 		stack_open(e, r);
 	for (int i = 0; r->cycles && !r->env_error[0] && i < r->spec->cycles && !stopped(e); i++) {
-		r->cycles[i].index = i;
-		if ((e->stack ? stack_cycle(e, r, &r->cycles[i]) :
-				run_cycle(e, r, &old, &new, &r->cycles[i])) < 0)
+		/* past PC_RECORDS_MAX a cycle counts in the totals only */
+		struct pc_cycle *cy = i < PC_RECORDS_MAX ? &r->cycles[i] : &scratch;
+
+		memset(cy, 0, sizeof(*cy));
+		cy->index = i;
+		if ((e->stack ? stack_cycle(e, r, cy) : run_cycle(e, r, &old, &new, cy)) < 0)
 			break;
-		r->ncycles++;
+		r->ncycles += cy != &scratch;
+		if (pc_case_result_add(r, cy) < 0)
+			snprintf(r->env_error, sizeof(r->env_error), "out of memory after %d cycles",
+				 i + 1);
 		if (e->o->progress)
 			e->o->progress(e->o->progress_user, e->run, idx, i);
 	}

@@ -40,55 +40,22 @@ static double bind_failed(const struct pc_case_result *r, int *have)
 	return r->bind_failed;
 }
 
-static double sum_cycles(const struct pc_case_result *r, int *have, size_t off)
-{
-	double n = 0;
-
-	for (int i = 0; i < r->ncycles; i++)
-		n += *(const int *)((const char *)&r->cycles[i] + off);
-	*have = 1;
-	return n;
-}
-
-static double leaked(const struct pc_case_result *r, int *have)
-{
-	return sum_cycles(r, have, offsetof(struct pc_cycle, leaked));
-}
-
-static double escalated(const struct pc_case_result *r, int *have)
-{
-	double n = 0;
-
-	for (int i = 0; i < r->ncycles; i++)
-		n += r->cycles[i].escalated;
-	*have = 1;
-	return n;
-}
-
-static double requests_failed(const struct pc_case_result *r, int *have)
-{
-	return sum_cycles(r, have, offsetof(struct pc_cycle, requests_failed));
-}
+/* Totals over every cycle run (pc_case_result_add), kept as records or not. */
+#define PC_TOTAL_FN(field) \
+	static double field(const struct pc_case_result *r, int *have) \
+	{ *have = 1; return (double)r->field; }
+PC_TOTAL_FN(leaked)
+PC_TOTAL_FN(escalated)
+PC_TOTAL_FN(requests_failed)
+PC_TOTAL_FN(served_new)
+PC_TOTAL_FN(served_orphan)
+#undef PC_TOTAL_FN
 
 /* The fewest components of a stack that came back in any one cycle. */
 static double stack_ok_min(const struct pc_case_result *r, int *have)
 {
-	double min = r->spec->components;
-
-	for (int i = 0; i < r->ncycles; i++)
-		min = r->cycles[i].stack_ok < min ? r->cycles[i].stack_ok : min;
-	*have = r->spec->components > 1 && r->ncycles > 0;
-	return min;
-}
-
-static double served_new(const struct pc_case_result *r, int *have)
-{
-	return sum_cycles(r, have, offsetof(struct pc_cycle, served_new));
-}
-
-static double served_orphan(const struct pc_case_result *r, int *have)
-{
-	return sum_cycles(r, have, offsetof(struct pc_cycle, served_orphan));
+	*have = r->spec->components > 1 && r->cycles_run > 0;
+	return r->stack_ok_min;
 }
 
 /* Load metrics: n/a (have = 0) when the case ran without load clients. */

@@ -2,6 +2,8 @@
  * the records themselves are filled in by the churn engine. */
 #include "results.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,23 +43,6 @@ static void count_errno(struct pc_case_result *r, int err)
 
 /* Statistics of fig(cycle) over the cycles that have the figure. Without
  * memory the stats stay empty (n = 0) rather than half-computed. */
-static void stats_of(const struct pc_case_result *r, int64_t (*fig)(const struct pc_cycle *),
-		     int64_t *buf, struct pc_stats *out)
-{
-	size_t n = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (!buf)
-		return;
-	for (int i = 0; i < r->ncycles; i++) {
-		int64_t v = fig(&r->cycles[i]);
-
-		if (v >= 0)
-			buf[n++] = v;
-	}
-	pc_stats_compute(buf, n, out);
-}
-
 /* A cycle counts as bound when bind() reported no error and the new
  * generation got as far as bind or listen; a cycle that never reached bind()
  * (spawn failed, harness error) is neither ok nor failed. */
@@ -77,34 +62,83 @@ static void census_peak(struct pc_census *peak, const struct pc_census *c)
 	peak->other = PC_MAX(peak->other, c->other);
 }
 
-void pc_case_result_summarize(struct pc_case_result *r)
+static int push_sample(struct pc_case_result *r, int64_t v, bool rebind)
 {
-	int64_t *buf = NULL;
+	if (r->samples_cap == (rebind ? r->nrebind : r->nrestart)) {
+		size_t cap = r->samples_cap ? r->samples_cap * 2 : 1024;
+		int64_t *a = realloc(r->rebind_samples, cap * sizeof(*a));
+		int64_t *b = a ? realloc(r->restart_samples, cap * sizeof(*b)) : NULL;
 
+		if (a)
+			r->rebind_samples = a;
+		if (!b)
+			return -ENOMEM;
+		r->restart_samples = b;
+		r->samples_cap = cap;
+	}
+	if (rebind)
+		r->rebind_samples[r->nrebind++] = v;
+	else
+		r->restart_samples[r->nrestart++] = v;
+	return 0;
+}
+
+int pc_case_result_add(struct pc_case_result *r, const struct pc_cycle *c)
+{
+	int64_t rebind = pc_cycle_rebind_ns(c), restart = pc_cycle_restart_ns(c);
+
+	census_peak(&r->peak_at_kill, &c->at_kill);
+	census_peak(&r->peak_at_bind, &c->at_bind);
+	if (!r->diagnosis && c->diagnosis[0]) {
+		snprintf(r->diagnosis_buf, sizeof(r->diagnosis_buf), "%s", c->diagnosis);
+		r->diagnosis = r->diagnosis_buf;
+	}
+	if (c->bind_errno) {
+		r->bind_failed++;
+		count_errno(r, c->bind_errno);
+	} else if (c->bind_ns > 0 || c->listen_ns > 0) {
+		r->bind_ok++;
+	}
+	r->leaked += c->leaked;
+	r->escalated += c->escalated;
+	r->requests_failed += c->requests_failed;
+	r->served_new += c->served_new;
+	r->served_orphan += c->served_orphan;
+	r->stack_ok_min = !r->cycles_run || c->stack_ok < r->stack_ok_min ? c->stack_ok :
+			  r->stack_ok_min;
+	r->cycles_run++;
+	if ((rebind >= 0 && push_sample(r, rebind, true) < 0) ||
+	    (restart >= 0 && push_sample(r, restart, false) < 0))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Back to nothing counted; the sample arrays are kept for reuse. */
+static void reset_totals(struct pc_case_result *r)
+{
 	r->bind_ok = r->bind_failed = r->nerrors = 0;
 	memset(r->errors, 0, sizeof(r->errors));
 	memset(&r->peak_at_kill, 0, sizeof(r->peak_at_kill));
 	memset(&r->peak_at_bind, 0, sizeof(r->peak_at_bind));
 	r->diagnosis = NULL;
-	for (int i = 0; i < r->ncycles; i++) {
-		const struct pc_cycle *c = &r->cycles[i];
+	r->leaked = r->escalated = r->requests_failed = r->served_new = r->served_orphan = 0;
+	r->stack_ok_min = 0;
+	r->nrebind = r->nrestart = 0;
+	r->cycles_run = 0;
+}
 
-		census_peak(&r->peak_at_kill, &c->at_kill);
-		census_peak(&r->peak_at_bind, &c->at_bind);
-		if (!r->diagnosis && c->diagnosis[0])
-			r->diagnosis = c->diagnosis;
-		if (c->bind_errno) {
-			r->bind_failed++;
-			count_errno(r, c->bind_errno);
-		} else if (c->bind_ns > 0 || c->listen_ns > 0) {
-			r->bind_ok++;
-		}
+void pc_case_result_summarize(struct pc_case_result *r)
+{
+	/* While every cycle is a record, the records are the truth: derive it
+	 * all from them again (a result read back and edited stays right).
+	 * Past PC_RECORDS_MAX only the running totals know every cycle. */
+	if (r->cycles_run <= r->ncycles) {
+		reset_totals(r);
+		for (int i = 0; i < r->ncycles; i++)
+			pc_case_result_add(r, &r->cycles[i]);
 	}
-	if (r->ncycles > 0)
-		buf = malloc((size_t)r->ncycles * sizeof(*buf));
-	stats_of(r, pc_cycle_rebind_ns, buf, &r->rebind);
-	stats_of(r, pc_cycle_restart_ns, buf, &r->restart);
-	free(buf);
+	pc_stats_compute(r->rebind_samples, r->nrebind, &r->rebind);
+	pc_stats_compute(r->restart_samples, r->nrestart, &r->restart);
 }
 
 void pc_run_free(struct pc_run *run)
@@ -115,6 +149,8 @@ void pc_run_free(struct pc_run *run)
 		for (int i = 0; i < run->ncases; i++) {
 			free(run->cases[i].cycles);
 			free(run->cases[i].exps);
+			free(run->cases[i].rebind_samples);
+			free(run->cases[i].restart_samples);
 			if (run->cases[i].load)
 				free(run->cases[i].load->series);
 			free(run->cases[i].load);

@@ -84,10 +84,22 @@ struct pc_errno_count {
 	int count;
 };
 
+/* Full records kept per case: beyond this, cycles count only in the
+ * running totals below (and their latencies in the samples), so memory
+ * stays flat however long a run is. */
+#define PC_RECORDS_MAX 10000
+
 struct pc_case_result {
 	const struct pc_case *spec;  /* points into the run's scenario */
-	struct pc_cycle *cycles;
-	int ncycles;                 /* cycles recorded (< spec->cycles if interrupted) */
+	struct pc_cycle *cycles;     /* the first PC_RECORDS_MAX cycles, in full */
+	int ncycles;                 /* records kept */
+	long cycles_run;             /* cycles run in all (pc_case_result_add) */
+	/* totals over every cycle run, kept or not */
+	long leaked, escalated, requests_failed, served_new, served_orphan;
+	int stack_ok_min;
+	int64_t *rebind_samples, *restart_samples;
+	size_t nrebind, nrestart, samples_cap;
+	char diagnosis_buf[320];
 	int bind_ok, bind_failed;
 	struct pc_errno_count errors[8];
 	int nerrors;
@@ -117,6 +129,10 @@ struct pc_run {
 };
 
 void pc_run_free(struct pc_run *run);
-void pc_case_result_summarize(struct pc_case_result *r);  /* counts + stats */
+/* Folds one finished cycle into the totals (kept as a record or not). */
+int pc_case_result_add(struct pc_case_result *r, const struct pc_cycle *c);
+/* Statistics from the totals. A result filled with records only (a test,
+ * a results.json read back) is folded from its records first. */
+void pc_case_result_summarize(struct pc_case_result *r);
 
 #endif
