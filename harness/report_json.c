@@ -372,14 +372,7 @@ static json_t *case_json(const struct pc_case_result *r)
 	bad |= json_object_set_new(o, "diagnosis", jstr_or_null(r->diagnosis ? r->diagnosis : ""));
 	bad |= json_object_set_new(o, "verdict", json_string(pc_report_case_verdict(r)));
 	bad |= json_object_set_new(o, "env_error", jstr_or_null(r->env_error));
-	bad |= json_object_set_new(o, "records",
-				   array_of(r->cycles, r->ncycles, sizeof(*r->cycles), cycle_item));
-	return done(o, bad);
-}
-
-static json_t *case_item(const void *p)
-{
-	return case_json(p);
+	return done(o, bad);   /* records[] are streamed by write_case() */
 }
 
 static json_t *scenario_json(const struct pc_scenario *s)
@@ -423,23 +416,78 @@ static json_t *run_json(const struct pc_run *run)
 	bad |= json_object_set_new(o, "verdict",
 				   json_string(pc_report_run_passed(run) ? "pass" : "fail"));
 	bad |= json_object_set_new(o, "cases_planned", json_integer(t.planned));
-	bad |= json_object_set_new(o, "cases", array_of(run->cases, run->ncases,
-							sizeof(*run->cases), case_item));
-	return done(o, bad);
+	return done(o, bad);   /* cases[] are streamed by pc_report_json() */
+}
+
+/* ---- streaming: the document is written a piece at a time (the run's
+ * fields, then each case's, then each record), never built whole: a
+ * 100 000-cycle run would be hundreds of MB of json_t. Members go one per
+ * line; each value is dumped compact. Keys are ours, plain identifiers. */
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15) | \
+		    JSON_ENCODE_ANY)
+
+/* The members of o, without braces; a trailing comma when more follow. */
+static int dump_members(json_t *o, FILE *out, const char *indent, bool more)
+{
+	const char *key;
+	json_t *v;
+	size_t i = 0, n = json_object_size(o);
+
+	json_object_foreach(o, key, v) {
+		fprintf(out, "%s\"%s\": ", indent, key);
+		if (json_dumpf(v, out, DUMP_FLAGS) < 0)
+			return -ENOMEM;
+		fputs(++i < n || more ? ",\n" : "\n", out);
+	}
+	return 0;
+}
+
+static int write_records(const struct pc_case_result *r, FILE *out)
+{
+	fputs("      \"records\": [", out);
+	for (int i = 0; i < r->ncycles; i++) {
+		json_t *rec = cycle_item(&r->cycles[i]);
+		int rc = rec ? json_dumpf(rec, out, DUMP_FLAGS) : -1;
+
+		json_decref(rec);
+		if (rc < 0)
+			return -ENOMEM;
+		fputs(i + 1 < r->ncycles ? ",\n        " : "", out);
+	}
+	fputs("]\n", out);
+	return 0;
+}
+
+static int write_case(const struct pc_case_result *r, FILE *out, bool last)
+{
+	json_t *o = case_json(r);
+	int rc = o ? 0 : -ENOMEM;
+
+	fputs("    {\n", out);
+	if (!rc)
+		rc = dump_members(o, out, "      ", true);
+	json_decref(o);
+	if (!rc)
+		rc = write_records(r, out);
+	fputs(last ? "    }\n" : "    },\n", out);
+	return rc;
 }
 
 int pc_report_json(const struct pc_run *run, FILE *out)
 {
 	json_t *root = run_json(run);
-	int rc;
+	int rc = root ? 0 : -ENOMEM;
 
-	if (!root)
-		return -ENOMEM;
-	rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+	fputs("{\n", out);
+	if (!rc)
+		rc = dump_members(root, out, "  ", true);
 	json_decref(root);
-	if (!rc && fputc('\n', out) == EOF)
-		rc = -1;
+	fputs("  \"cases\": [\n", out);
+	for (int i = 0; !rc && i < run->ncases; i++)
+		rc = write_case(&run->cases[i], out, i + 1 == run->ncases);
+	fputs("  ]\n}\n", out);
 	if (rc)
-		return ferror(out) ? -EIO : -ENOMEM;
-	return 0;
+		return rc;
+	return ferror(out) ? -EIO : 0;
 }
