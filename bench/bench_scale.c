@@ -3,8 +3,9 @@
  * by default, or of the counts given (100000 takes about five minutes
  * here); for each: portchurn's peak RSS (wait4), the time per cycle of the
  * engine and of the whole process (start-up and report writing included),
- * the cycle period early in the run against late in it (from cycles.csv),
- * and the size of results.json. Ratios are against the smallest run of
+ * the cycle period early in the run against late in it (from cycles.csv;
+ * where portchurn keeps only the first records, "late" is the last one
+ * kept, and the line says which), and the size of results.json. Ratios are against the smallest run of
  * this invocation. Runs portchurn, which makes its own private network
  * namespace (or says "host" in its reports where it cannot).
  *
@@ -33,6 +34,8 @@ static const char scenario_fmt[] =
 
 struct scale_run {
 	int cycles;
+	long long rows;       /* cycles.csv rows: the records portchurn kept */
+	int window;           /* periods compared at each end */
 	double rss_mb, engine_ms, wall_ms, early_ms, late_ms, json_mb, json_kb_per_cycle;
 	double load;
 };
@@ -63,6 +66,8 @@ static int one_run(const char *portchurn, int cycles, struct scale_run *s)
 	}
 	win = r.period.n < 2 * WINDOW ? r.period.n / 2 : WINDOW;
 	s->cycles = (int)r.cycles;
+	s->rows = r.csv_rows;
+	s->window = (int)win;
 	s->rss_mb = (double)r.maxrss_kb / 1024;
 	s->engine_ms = (double)r.duration_ns / 1e6 / (double)r.cycles;
 	s->wall_ms = (double)r.wall_ns / 1e6 / (double)r.cycles;
@@ -81,10 +86,10 @@ static void print_run(const struct scale_run *s, const struct scale_run *base)
 	       "process %.3f ms/cycle (%4.2fx)\n", BENCH, s->cycles, s->rss_mb,
 	       s->rss_mb / base->rss_mb, s->engine_ms, s->engine_ms / base->engine_ms,
 	       s->wall_ms, s->wall_ms / base->wall_ms);
-	printf("%s: %6d cycles: period p50 first %d cycles %.3f ms, last %d %.3f ms (late/early "
-	       "%4.2fx)  results.json %.1f MB (%.2f kB/cycle)  load %.2f\n", BENCH, s->cycles,
-	       WINDOW, s->early_ms, WINDOW, s->late_ms, s->late_ms / s->early_ms, s->json_mb,
-	       s->json_kb_per_cycle, s->load);
+	printf("%s: %6d cycles: period p50 first %d cycles %.3f ms, last %d recorded (to cycle "
+	       "%lld) %.3f ms (late/early %4.2fx)  results.json %.1f MB (%.2f kB/cycle)  "
+	       "load %.2f\n", BENCH, s->cycles, s->window, s->early_ms, s->window, s->rows, s->late_ms,
+	       s->late_ms / s->early_ms, s->json_mb, s->json_kb_per_cycle, s->load);
 }
 
 int main(int argc, char **argv)
@@ -106,7 +111,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		int cycles = argc > 1 ? atoi(argv[i + 1]) : defaults[i];
 
-		if (cycles < 2 * 2 || one_run(portchurn, cycles, &runs[i]) < 0)
+		if (cycles < 4) {   /* two periods at each end, at least */
+			fprintf(stderr, "%s: %d cycles: give 4 or more\n", BENCH, cycles);
+			return 2;
+		}
+		if (one_run(portchurn, cycles, &runs[i]) < 0)
 			return 1;
 		print_run(&runs[i], &runs[0]);
 		fflush(stdout);

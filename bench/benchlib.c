@@ -331,6 +331,7 @@ static void read_periods(const char *path, struct pc_bench_run *r)
 	while (col >= 0 && getline(&line, &cap, f) > 0) {
 		int64_t kill_ns = csv_i64(line, col);
 
+		r->csv_rows++;
 		if (last && kill_ns > last)
 			pc_bench_add(&r->period, kill_ns - last);
 		last = kill_ns;

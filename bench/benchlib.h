@@ -60,8 +60,10 @@ struct pc_bench_run {
 	struct pc_bench_samples restart;   /* restart_ns: kill -> first HTTP 200 */
 	struct pc_bench_samples ready;     /* listen_ns - kill_ns */
 	struct pc_bench_samples probe;     /* first_ok_ns - listen_ns */
-	/* always, from cycles.csv: kill_ns of each cycle to the next one's */
+	/* always, from cycles.csv: kill_ns of each cycle to the next one's,
+	 * over the rows it holds (portchurn may keep only the first records) */
 	struct pc_bench_samples period;
+	long long csv_rows;
 };
 
 /* Runs `portchurn run FILE --out DIR -q` on ini_text. With records, reads every cycle record back
