@@ -28,6 +28,7 @@
 #include "sockstate.h"
 #include "supervisor.h"
 #include "sys.h"
+#include "trybind.h"
 
 #define READY_TIMEOUT_MS 10000   /* fork -> ready line, beyond bind retries */
 #define REQUEST_TIMEOUT_MS 2000
@@ -79,19 +80,9 @@ static int sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss, 
  * TIME_WAIT socket, is on the port. */
 static bool port_free(const char *addr, int port)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, rc;
+	static const struct pc_optset none = { .linger_s = PC_LINGER_UNSET };
 
-	if (sockaddr_of(addr, port, &ss, &len) < 0)
-		return false;
-	fd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (fd < 0)
-		return false;
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	rc = bind(fd, (struct sockaddr *)&ss, len);
-	close(fd);
-	return rc == 0;
+	return pc_trybind(addr, port, &none) == 0;
 }
 
 /* Names the LISTEN holder of a fixed port, or says it is free of them. */
