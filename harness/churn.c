@@ -35,6 +35,7 @@
 #define FIRST_OK_TIMEOUT_MS 5000
 #define REAP_TIMEOUT_MS 5000     /* after SIGKILL */
 #define FIXED_PORT_RETRY_MS 70000 /* TIME_WAIT lasts 60 s on Linux */
+#define FIRST_AUTO_PORT 20000     /* below the kernel's ephemeral range */
 
 struct engine {
 	const struct pc_churn_opts *o;
@@ -912,7 +913,7 @@ static int engine_open(struct engine *e, struct pc_scenario *sc, const struct pc
 
 	e->o = o;
 	e->sc = sc;
-	e->next_port = o->port_base ? o->port_base : 20000;
+	e->next_port = FIRST_AUTO_PORT;
 	e->run = calloc(1, sizeof(*e->run));
 	if (e->run)
 		e->run->cases = calloc((size_t)sc->ncases, sizeof(*e->run->cases));
@@ -949,6 +950,7 @@ int pc_churn_run(struct pc_scenario *sc, const struct pc_churn_opts *o, struct p
 	}
 	describe_platform(e.run);
 	snprintf(e.run->netns, sizeof(e.run->netns), "%s", o->netns ? o->netns : "host");
+	snprintf(e.run->cleanup, sizeof(e.run->cleanup), "%s", pc_sup_mechanisms(e.sup));
 	e.run->started_ns = pc_now_ns();
 	for (int i = 0; i < sc->ncases && !stopped(&e); i++) {
 		run_case(&e, i);

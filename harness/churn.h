@@ -17,7 +17,6 @@ struct pc_churn_opts {
 	int log_fd;                 /* fixtures' stderr, -1 = /dev/null */
 	const char *netns;          /* how the run is isolated, for the report */
 	const volatile sig_atomic_t *stop;   /* nonzero: finish up, mark interrupted */
-	int port_base;              /* first port tried when port = auto */
 	/* Called after every cycle and at each case's start (cycle = -1). */
 	void (*progress)(void *user, const struct pc_run *run, int case_idx, int cycle);
 	void *progress_user;

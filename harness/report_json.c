@@ -7,6 +7,8 @@
  *   scenario       {name, description, file, addr, port (0 = auto)}
  *   platform       {os, kernel}
  *   netns          "private" or "host (reason)"
+ *   cleanup        the layers that keep fixtures from outliving the run
+ *                  ("process groups, lifeline pipe, subreaper, pidfd")
  *   started_utc    ISO 8601 text
  *   duration_ns    integer
  *   interrupted    bool
@@ -409,6 +411,7 @@ static json_t *run_json(const struct pc_run *run)
 	bad |= json_object_set_new(o, "scenario", scenario_json(run->scenario));
 	bad |= json_object_set_new(o, "platform", platform);
 	bad |= json_object_set_new(o, "netns", jstr(run->netns));
+	bad |= json_object_set_new(o, "cleanup", jstr(run->cleanup));
 	bad |= json_object_set_new(o, "started_utc", jstr(run->started_utc));
 	bad |= json_object_set_new(o, "duration_ns",
 				   jint(pc_report_span_ns(run->started_ns, run->finished_ns)));

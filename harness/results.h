@@ -122,6 +122,7 @@ struct pc_run {
 	struct pc_case_result *cases;  /* one per scenario case, in order */
 	int ncases;                    /* cases started (<= scenario->ncases) */
 	char netns[64];                /* "private" or "host (reason)" */
+	char cleanup[128];             /* how fixtures are kept from outliving the run */
 	char os[80], kernel[128];
 	char started_utc[32];          /* ISO 8601 */
 	bool interrupted;
