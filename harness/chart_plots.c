@@ -3,6 +3,7 @@
  * cycle does not have; blocks separated by blank lines) and a script that
  * draws it twice, as SVG and as PNG. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,12 +69,35 @@ static void dat_comment(FILE *f, const char *s)
 		fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
 }
 
-/* Milliseconds with three decimals; on a log axis 0 is drawn at 1 us. */
-static void ms(int64_t ns, bool log_axis, char *buf, size_t len)
+/* Milliseconds with three decimals; below floor_ns (on a log axis, where
+ * 0 cannot be drawn) the floor. */
+static void ms(int64_t ns, int64_t floor_ns, char *buf, size_t len)
 {
-	if (log_axis && ns < 1000)
-		ns = 1000;
+	pc_report_fmt_fixed3(ns < floor_ns ? floor_ns : ns, PC_NS_PER_MS, buf, len);
+}
+
+/* ms() text without trailing zeros: "10", "0.5". */
+static void ms_short(int64_t ns, char *buf, size_t len)
+{
+	size_t n;
+
 	pc_report_fmt_fixed3(ns, PC_NS_PER_MS, buf, len);
+	for (n = strlen(buf); n > 1 && buf[n - 1] == '0'; n--)
+		buf[n - 1] = '\0';
+	if (n > 1 && buf[n - 1] == '.')
+		buf[n - 1] = '\0';
+}
+
+/* Where a log axis draws 0 (an overlap or handoff restart has its new
+ * generation listening before the old one is reaped): the power of ten a
+ * decade below the smallest positive value, at least 1 us. */
+static int64_t log_floor(int64_t lo_positive)
+{
+	int64_t f = 1000;
+
+	while (f * 100 <= lo_positive && f < INT64_MAX / 100)
+		f *= 10;
+	return f;
 }
 
 static void gp_begin(struct pc_chart__plot *p, const char *what)
@@ -117,41 +141,59 @@ static void gp_title(struct pc_chart__plot *p, const char *cmd, const char *text
 	fputs(" font \",16\"\n", p->gp);
 }
 
-/* Tics at 1, 2 and 5 of each decade from lo to hi (ns) on a log axis of
- * milliseconds: gnuplot's own put a label only at each power of ten.
- * Tics beyond the drawn range are ignored by gnuplot. */
+/* Tics on a log axis of milliseconds from lo to hi (ns): at 1, 2 and 5 of
+ * each decade over up to three decades (gnuplot's own label only the powers
+ * of ten), at each power of ten beyond, where labels would crowd. Tics
+ * outside the drawn range are ignored by gnuplot. */
 static void gp_log_tic(FILE *f, int64_t v, bool first)
 {
 	char label[32];
-	size_t n;
 
-	pc_report_fmt_fixed3(v, PC_NS_PER_MS, label, sizeof(label));
-	for (n = strlen(label); label[n - 1] == '0'; n--)
-		label[n - 1] = '\0';
-	if (label[n - 1] == '.')
-		label[n - 1] = '\0';
+	ms_short(v, label, sizeof(label));
 	fprintf(f, "%s\"%s\" %s", first ? "" : ", ", label, label);
 }
 
 static void gp_log_tics(FILE *f, const char *axis, int64_t lo, int64_t hi)
 {
-	static const int steps[] = { 1, 2, 5 };
-	int64_t decade = 1000;   /* 0.001 ms */
+	/* tenths of a decade: 1 2 5 over up to three decades, finer within one */
+	static const int fine[] = { 10, 15, 20, 30, 50, 70 }, coarse[] = { 10, 20, 50 };
+	int64_t decade = 1000, top;   /* 0.001 ms */
+	int decades = 0, nsteps;
+	const int *steps;
 	bool first = true;
 
 	if (hi > INT64_MAX / 100)
 		hi = INT64_MAX / 100;
 	while (decade * 10 <= lo && decade <= hi)
 		decade *= 10;
+	for (top = lo > 0 ? hi / lo : hi; top >= 10; top /= 10)
+		decades++;   /* how many times hi is ten times lo */
+	steps = decades < 1 ? fine : coarse;
+	nsteps = decades < 1 ? 6 : decades < 3 ? 3 : 1;
 	fprintf(f, "set %stics (", axis);
 	for (; decade <= hi; decade *= 10) {
-		for (int k = 0; k < 3; k++) {
-			gp_log_tic(f, decade * steps[k], first);
+		for (int k = 0; k < nsteps; k++) {
+			gp_log_tic(f, decade / 10 * steps[k], first);
 			first = false;
 		}
 	}
 	gp_log_tic(f, decade, first);
 	fputs(")\n", f);
+}
+
+/* A gnuplot double-quoted string, where \n is a line break. */
+static void gp_dstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc((unsigned char)*s < 0x20 ? '?' : *s, f);
+	}
+	fputc('"', f);
 }
 
 static void gp_case_linetypes(FILE *f)
@@ -212,99 +254,179 @@ static int samples(const struct pc_case_result *r, int64_t (*fig)(const struct p
 	return n;
 }
 
-/* ---- rebind_cdf ---- */
-
-static void cdf_block(FILE *f, const struct pc_case_result *r, const int64_t *v, int n,
-		      int i, bool *clamped)
+/* A case's colour, the same in the CDF and in the cycles chart: its rank
+ * among the cases that have a rebind or restart figure at all, so cases
+ * with nothing to draw do not use up the ten colours. */
+static bool has_figure(const struct pc_case_result *r)
 {
-	char x[32];
-
-	fprintf(f, "# case %d: ", i + 1);
-	dat_comment(f, r->spec->name);
-	fputs("\n# rebind_ms fraction_of_cycles\n", f);
-	ms(v[0], true, x, sizeof(x));
-	fprintf(f, "%s 0\n", x);
-	for (int k = 0; k < n; k++) {
-		long long q = (long long)(k + 1) * 1000000 / n;
-
-		*clamped |= v[k] < 1000;
-		ms(v[k], true, x, sizeof(x));
-		fprintf(f, "%s %lld.%06lld\n", x, q / 1000000, q % 1000000);
-	}
-	fputs("\n\n", f);
+	for (int k = 0; k < r->ncycles; k++)
+		if (pc_cycle_rebind_ns(&r->cycles[k]) >= 0 ||
+		    pc_cycle_restart_ns(&r->cycles[k]) >= 0)
+			return true;
+	return false;
 }
 
+static int *colour_slots(const struct pc_run *run)
+{
+	int *slot = malloc((run->ncases > 0 ? (size_t)run->ncases : 1) * sizeof(*slot));
+	int next = 0;
+
+	for (int i = 0; slot && i < run->ncases; i++) {
+		slot[i] = next;
+		next += has_figure(&run->cases[i]);
+	}
+	return slot;
+}
+
+/* ---- rebind_cdf ---- */
+
 struct range {
-	int64_t lo, hi;
+	int64_t lo, hi;     /* lo: smallest positive value */
+	bool zero;          /* a 0 too, which a log axis draws at its floor */
 };
 
 static void range_add(struct range *r, int64_t v)
 {
 	if (v < 0)
 		return;
-	r->lo = v < r->lo ? v : r->lo;
+	if (v > 0 && v < r->lo)
+		r->lo = v;
+	r->zero |= v == 0;
 	r->hi = v > r->hi ? v : r->hi;
 }
 
-static void cdf_script(struct pc_chart__plot *p, const int *drawn, int ndrawn, bool clamped,
-		       const struct range *x)
+/* A log axis from a bit below the lowest drawn value (the floor, when a
+ * 0 is drawn there) to a bit above the highest: gnuplot would stretch it
+ * to whole decades, squeezing the data. */
+static void gp_log_range(FILE *f, const char *axis, const struct range *r, int64_t floor_ns)
 {
+	int64_t lo = r->zero ? floor_ns : r->lo;
+	char a[32], b[32];
+
+	ms(lo * 2 / 3, 0, a, sizeof(a));
+	ms(r->hi > INT64_MAX / 2 ? r->hi : r->hi * 3 / 2, 0, b, sizeof(b));
+	fprintf(f, "set %srange [%s:%s]\n", axis, a, b);
+}
+
+static void cdf_block(FILE *f, const struct pc_case_result *r, const int64_t *v, int n,
+		      int i, int64_t floor_ns)
+{
+	char x[32];
+
+	fprintf(f, "# case %d: ", i + 1);
+	dat_comment(f, r->spec->name);
+	fputs("\n# rebind_ms fraction_of_cycles\n", f);
+	ms(v[0], floor_ns, x, sizeof(x));
+	fprintf(f, "%s 0\n", x);
+	for (int k = 0; k < n; k++) {
+		long long q = (long long)(k + 1) * 1000000 / n;
+
+		ms(v[k], floor_ns, x, sizeof(x));
+		fprintf(f, "%s %lld.%06lld\n", x, q / 1000000, q % 1000000);
+	}
+	fputs("\n\n", f);
+}
+
+/* Is tok (len n) one of the space-separated words of name? */
+static bool has_word(const char *name, const char *tok, size_t n)
+{
+	for (const char *p = name; (p = strstr(p, tok)); p++)
+		if ((p == name || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* The words of the first drawn case's name that every drawn case has
+ * ("old=a new=b" when only the strategy varies): the key leaves them out
+ * and a second title line says them once. */
+static void common_words(const struct pc_run *run, const int *drawn, int n, char *out,
+			 size_t len)
+{
+	const char *name = run->cases[drawn[0]].spec->name;
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (const char *w = name; *w && n > 1; ) {
+		size_t k = strcspn(w, " ");
+		char tok[PC_CASE_NAME_MAX];
+		bool all = true;
+
+		snprintf(tok, sizeof(tok), "%.*s", (int)k, w);
+		for (int i = 1; i < n && all; i++)
+			all = has_word(run->cases[drawn[i]].spec->name, tok, k);
+		if (all && k && used + k + 2 < len)
+			used += (size_t)snprintf(out + used, len - used, "%s%s", used ? " " : "", tok);
+		w += k + (w[k] == ' ');
+	}
+}
+
+/* name without the common words. */
+static void short_name(const char *name, const char *common, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (const char *w = name; *w; ) {
+		size_t k = strcspn(w, " ");
+		char tok[PC_CASE_NAME_MAX];
+
+		snprintf(tok, sizeof(tok), "%.*s", (int)k, w);
+		if (k && !has_word(common, tok, k) && used + k + 2 < len)
+			used += (size_t)snprintf(out + used, len - used, "%s%s", used ? " " : "", tok);
+		w += k + (w[k] == ' ');
+	}
+	if (!out[0])
+		snprintf(out, len, "%s", name);
+}
+
+static void cdf_title(struct pc_chart__plot *p, const char *common)
+{
+	char t[700];
+
+	snprintf(t, sizeof(t), "Rebind latency per case: cumulative distribution (scenario %s)%s%s",
+		 p->run->scenario->name, common[0] ? "\nall cases: " : "", common);
+	fputs("set title ", p->gp);
+	gp_dstr(p->gp, t);
+	fputs(" font \",16\"\n", p->gp);
+}
+
+static void cdf_script(struct pc_chart__plot *p, const int *drawn, int ndrawn,
+		       const struct range *x, int64_t floor_ns, const int *slot)
+{
+	char common[PC_CASE_NAME_MAX], label[PC_CASE_NAME_MAX], fl[32];
 	FILE *f = p->gp;
 
+	common_words(p->run, drawn, ndrawn, common, sizeof(common));
+	ms_short(floor_ns, fl, sizeof(fl));
 	gp_begin(p, "rebind latency CDF per case");
-	gp_title(p, "set title", "Rebind latency per case: cumulative distribution");
-	fprintf(f, "set logscale x\nset format x \"%%g\"\nset yrange [0:1.02]\nset ytics 0.1\n"
-		"set xlabel 'rebind latency (ms, log scale): old generation reaped -> new "
-		"generation listening%s'\nset ylabel 'fraction of cycles'\n",
-		clamped ? "; 0 is drawn at 0.001" : "");
-	gp_log_tics(f, "x", x->lo, x->hi);
+	cdf_title(p, common);
+	fprintf(f, "set logscale x\nset yrange [0:1.02]\nset ytics 0.1\n"
+		"set xlabel 'rebind latency (ms, log): old generation reaped -> new one listening%s%s'"
+		"\nset ylabel 'fraction of cycles'\n", x->zero ? "; 0 (new first) at " : "",
+		x->zero ? fl : "");
+	gp_log_tics(f, "x", x->zero ? floor_ns : x->lo, x->hi);
+	gp_log_range(f, "x", x, floor_ns);
 	if (ndrawn <= MAX_KEYED)
 		fputs("set key outside right top Left reverse font \",10\" samplen 2 spacing 1.1\n", f);
 	else
 		fputs("set key off\n", f);
 	fputs("plot \\\n", f);
 	for (int k = 0; k < ndrawn; k++) {
-		int i = drawn[k];   /* colours follow the case, as in the cycles chart */
+		int i = drawn[k];
+
+		int c = slot[i];
 
 		fprintf(f, "  '%s.dat' index %d using 1:2 with steps lw 2 lc rgb \"%s\" dt %d "
-			"title ", p->name, k, case_colour[i % 10], 1 + (i / 10) % 5);
-		gp_str(f, p->run->cases[drawn[k]].spec->name);
+			"title ", p->name, k, case_colour[c % 10], 1 + (c / 10) % 5);
+		short_name(p->run->cases[i].spec->name, common, label, sizeof(label));
+		gp_str(f, label);
 		fputs(k + 1 < ndrawn ? ", \\\n" : "\n", f);
 	}
 	gp_end(p);
 }
 
-int pc_chart__rebind_cdf(struct pc_chart__plot *p)
+static void cdf_note(struct pc_chart__plot *p, int ndrawn, int nempty)
 {
-	const struct pc_run *run = p->run;
-	int max, ndrawn = 0, nempty = 0;
-	struct range x = { INT64_MAX, 0 };
-	int64_t *v;
-	int *drawn;
-	bool clamped = false;
-
-	total_cycles(run, &max);
-	v = malloc((max > 0 ? (size_t)max : 1) * sizeof(*v));
-	drawn = malloc((run->ncases > 0 ? (size_t)run->ncases : 1) * sizeof(*drawn));
-	if (!v || !drawn) {
-		free(v);
-		free(drawn);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < run->ncases; i++) {
-		int n = samples(&run->cases[i], pc_cycle_rebind_ns, v);
-
-		if (!n) {
-			nempty++;
-			continue;
-		}
-		cdf_block(p->dat, &run->cases[i], v, n, i, &clamped);
-		range_add(&x, v[0]);
-		range_add(&x, v[n - 1]);
-		drawn[ndrawn++] = i;
-	}
-	if (ndrawn)
-		cdf_script(p, drawn, ndrawn, clamped, &x);
 	if (!ndrawn)
 		snprintf(p->note, p->notelen, "no case had a successful rebind");
 	else if (nempty)
@@ -313,22 +435,77 @@ int pc_chart__rebind_cdf(struct pc_chart__plot *p)
 	if (ndrawn > MAX_KEYED)
 		snprintf(p->note + strlen(p->note), p->notelen - strlen(p->note),
 			 "%s%d lines: too many for a key", p->note[0] ? "; " : "", ndrawn);
+}
+
+int pc_chart__rebind_cdf(struct pc_chart__plot *p)
+{
+	const struct pc_run *run = p->run;
+	int max, ndrawn = 0;
+	struct range x = { INT64_MAX, 0, false };
+	int64_t *v, floor_ns;
+	int *drawn, *slot;
+
+	total_cycles(run, &max);
+	v = malloc((max > 0 ? (size_t)max : 1) * sizeof(*v));
+	drawn = malloc((run->ncases > 0 ? (size_t)run->ncases : 1) * sizeof(*drawn));
+	slot = colour_slots(run);
+	if (!v || !drawn || !slot) {
+		free(v);
+		free(drawn);
+		free(slot);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < run->ncases; i++) {   /* the range first: it sets the floor */
+		int n = samples(&run->cases[i], pc_cycle_rebind_ns, v);
+
+		for (int k = 0; k < n; k++)
+			range_add(&x, v[k]);
+		if (n)
+			drawn[ndrawn++] = i;
+	}
+	floor_ns = log_floor(x.lo);
+	for (int k = 0; k < ndrawn; k++) {
+		int n = samples(&run->cases[drawn[k]], pc_cycle_rebind_ns, v);
+
+		cdf_block(p->dat, &run->cases[drawn[k]], v, n, drawn[k], floor_ns);
+	}
+	if (ndrawn)
+		cdf_script(p, drawn, ndrawn, &x, floor_ns, slot);
+	cdf_note(p, ndrawn, run->ncases - ndrawn);
 	free(v);
 	free(drawn);
+	free(slot);
 	return ndrawn > 0;
 }
 
 /* ---- cycles ---- */
 
-/* Writes the data and the range of each panel; returns which panels have
- * data (bit 0 rebind, 1 restart). */
-static int cycles_data(struct pc_chart__plot *p, struct range *y)
+/* The range of each panel; returns which have data (bit 0 rebind, 1
+ * restart). */
+static int cycles_ranges(const struct pc_run *run, struct range *y)
+{
+	int panels = 0;
+
+	for (int i = 0; i < run->ncases; i++) {
+		for (int k = 0; k < run->cases[i].ncycles; k++) {
+			int64_t rb = pc_cycle_rebind_ns(&run->cases[i].cycles[k]);
+			int64_t rs = pc_cycle_restart_ns(&run->cases[i].cycles[k]);
+
+			panels |= (rb >= 0) | (rs >= 0) << 1;
+			range_add(&y[0], rb);
+			range_add(&y[1], rs);
+		}
+	}
+	return panels;
+}
+
+static void cycles_data(struct pc_chart__plot *p, const int64_t *floor_ns)
 {
 	const struct pc_run *run = p->run;
-	int seq = 0, panels = 0;
 	char a[32], b[32];
+	int seq = 0, slot = 0;
 
-	fputs("# cycle_in_run case rebind_ms restart_ms (NaN: the cycle has no such figure)\n",
+	fputs("# cycle_in_run colour rebind_ms restart_ms (NaN: the cycle has no such figure)\n",
 	      p->dat);
 	for (int i = 0; i < run->ncases; i++) {
 		const struct pc_case_result *r = &run->cases[i];
@@ -340,17 +517,14 @@ static int cycles_data(struct pc_chart__plot *p, struct range *y)
 			int64_t rb = pc_cycle_rebind_ns(&r->cycles[k]);
 			int64_t rs = pc_cycle_restart_ns(&r->cycles[k]);
 
-			ms(rb, true, a, sizeof(a));
-			ms(rs, true, b, sizeof(b));
-			panels |= (rb >= 0) | (rs >= 0) << 1;
-			range_add(&y[0], rb);
-			range_add(&y[1], rs);
-			fprintf(p->dat, "%d %d %s %s\n", ++seq, i, rb >= 0 ? a : "NaN",
+			ms(rb, floor_ns[0], a, sizeof(a));
+			ms(rs, floor_ns[1], b, sizeof(b));
+			fprintf(p->dat, "%d %d %s %s\n", ++seq, slot, rb >= 0 ? a : "NaN",
 				rs >= 0 ? b : "NaN");
 		}
 		fputc('\n', p->dat);   /* a blank line ends the case's line segment */
+		slot += has_figure(r);
 	}
-	return panels;
 }
 
 /* "linespoints pt N ps S" while points can be told apart, else "lines". */
@@ -360,12 +534,15 @@ static const char *line_style(int total, const char *points)
 }
 
 static void cycles_panel(struct pc_chart__plot *p, int column, const char *ylabel, bool last,
-			 const struct range *y, int total)
+			 const struct range *y, int64_t floor_ns, int total)
 {
 	FILE *f = p->gp;
+	char fl[32];
 
-	gp_log_tics(f, "y", y->lo, y->hi);
-	fprintf(f, "set ylabel '%s'\n", ylabel);
+	ms_short(floor_ns, fl, sizeof(fl));
+	gp_log_tics(f, "y", y->zero ? floor_ns : y->lo, y->hi);
+	fprintf(f, "set ylabel '%s%s%s'\n", ylabel, y->zero ? "; 0 at " : "", y->zero ? fl : "");
+	gp_log_range(f, "y", y, floor_ns);
 	if (last)
 		fputs("set xlabel 'cycle, in run order (dotted: where each case begins; colour: "
 		      "case, as in rebind_cdf)'\n", f);
@@ -375,26 +552,28 @@ static void cycles_panel(struct pc_chart__plot *p, int column, const char *ylabe
 
 int pc_chart__cycles(struct pc_chart__plot *p)
 {
-	struct range y[2] = { { INT64_MAX, 0 }, { INT64_MAX, 0 } };
-	int max, total = total_cycles(p->run, &max), panels = cycles_data(p, y);
+	struct range y[2] = { { INT64_MAX, 0, false }, { INT64_MAX, 0, false } };
+	int max, total = total_cycles(p->run, &max), panels = cycles_ranges(p->run, y);
+	int64_t floor_ns[2] = { log_floor(y[0].lo), log_floor(y[1].lo) };
 	FILE *f = p->gp;
 
 	if (!panels) {
 		snprintf(p->note, p->notelen, "no cycle rebound or restarted");
 		return 0;
 	}
+	cycles_data(p, floor_ns);
 	gp_begin(p, "rebind and restart latency of every cycle, in run order");
 	gp_case_linetypes(f);
 	fprintf(f, "set multiplot layout %d,1 ", (panels & 1) + (panels >> 1));
 	gp_title(p, "title", "Latency of each cycle over the run");
-	fprintf(f, "set logscale y\nset format y \"%%g\"\nset xrange [0.5:%d.5]\nset key off\n",
-		total);
+	fprintf(f, "set logscale y\nset xrange [0.5:%d.5]\nset key off\n", total);
 	gp_boundaries(p);
 	if (panels & 1)
-		cycles_panel(p, 3, "rebind latency (ms, log scale)", panels == 1, &y[0], total);
+		cycles_panel(p, 3, "rebind latency (ms, log)", panels == 1, &y[0], floor_ns[0],
+			     total);
 	if (panels & 2)
-		cycles_panel(p, 4, "restart latency (ms, log): kill -> first 200", true,
-			     &y[1], total);
+		cycles_panel(p, 4, "restart (ms, log): kill -> first 200", true, &y[1],
+			     floor_ns[1], total);
 	fputs("unset multiplot\n", f);
 	gp_end(p);
 	if (panels != 3)
@@ -455,18 +634,19 @@ static void cell_add(struct cell *c, const struct pc_case_result *r)
  * and the text in the cell. */
 static int cell_outcome(struct cell *c, char *label, size_t len)
 {
-	char p50[32] = "";
+	char p50[32] = "", pooled[32];
 
+	snprintf(pooled, sizeof(pooled), " (%d cases)", c->cases);
 	if (c->nv) {
 		qsort(c->v, (size_t)c->nv, sizeof(*c->v), cmp_i64);
-		ms(pc_stats_percentile(c->v, (size_t)c->nv, 50), false, p50, sizeof(p50));
+		ms(pc_stats_percentile(c->v, (size_t)c->nv, 50), 0, p50, sizeof(p50));
 	}
 	if (!c->bound && !c->failed) {
 		snprintf(label, len, "no bind");
 		return -1;
 	}
 	if (!c->failed) {
-		snprintf(label, len, "p50 %s ms", p50[0] ? p50 : "-");
+		snprintf(label, len, "p50 %s ms%s", p50[0] ? p50 : "-", c->cases > 1 ? pooled : "");
 		return 0;
 	}
 	if (!c->bound) {
@@ -699,7 +879,7 @@ static int64_t bin_of(const struct pc_case_result *r, const struct pc_load_bucke
 
 struct strat {
 	int cases, restarts;
-	long requests;
+	long requests, ymax;         /* ymax: the most requests in one bin */
 	int64_t bin_ns, lo, hi;      /* bins lo..hi */
 	long (*n)[PC_OUT_COUNT];     /* per bin */
 	int64_t restart_p50;         /* -1 when no cycle restarted */
@@ -763,109 +943,204 @@ static void strat_fill(const struct pc_run *run, int s, struct strat *st, int64_
 	st->restart_p50 = nv ? pc_stats_percentile(v, (size_t)nv, 50) : -1;
 }
 
-static void strat_block(FILE *f, const struct strat *st, const char *name)
+static void strat_block(FILE *f, struct strat *st, const char *name)
 {
 	char x[32];
 
 	fprintf(f, "# strategy %s: rel_ms ok refused reset timeout http_error other\n", name);
 	for (int64_t b = st->lo; b <= st->hi; b++) {
 		const long *n = st->n[b - st->lo];
+		long sum = 0;
 
-		ms(b * st->bin_ns + st->bin_ns / 2, false, x, sizeof(x));
+		for (int o = 0; o < PC_OUT_COUNT; o++)
+			sum += n[o];
+		st->ymax = sum > st->ymax ? sum : st->ymax;
+		ms(b * st->bin_ns + st->bin_ns / 2, INT64_MIN, x, sizeof(x));
 		fprintf(f, "%s %ld %ld %ld %ld %ld %ld\n", x, n[PC_OUT_OK], n[PC_OUT_REFUSED],
 			n[PC_OUT_RESET], n[PC_OUT_TIMEOUT], n[PC_OUT_HTTP_ERROR], n[PC_OUT_OTHER]);
 	}
 	fputs("\n\n", f);
 }
 
+/* A tic step of 1, 2 or 5 times a power of ten that gives about three
+ * tics up to max: short panels have room for no more. */
+static long nice_step(long max)
+{
+	long step = 1;
+
+	while (step * 3 < max && step < LONG_MAX / 10) {
+		if (step * 2 * 3 >= max)
+			return step * 2;
+		if (step * 5 * 3 >= max)
+			return step * 5;
+		step *= 10;
+	}
+	return step;
+}
+
+/* The restart and the median first 200, as dashed lines with labels in
+ * boxes in front of the bars. */
+static void strat_marks(FILE *f, const struct strat *st)
+{
+	char med[32];
+
+	fputs("unset arrow\nunset label\nset arrow 1 from 0, graph 0 to 0, graph 1 nohead dt 2 "
+	      "lc rgb \"#000000\" front\nset label 1 'restart' at 0, graph 0.9 right offset -0.5,0 "
+	      "front boxed\n", f);
+	if (st->restart_p50 < 0)
+		return;
+	ms(st->restart_p50, 0, med, sizeof(med));
+	fprintf(f, "set arrow 2 from %s, graph 0 to %s, graph 1 nohead dt 3 lw 2 lc rgb \"%s\" "
+		"front\nset label 2 'first HTTP 200 (median)' at %s, graph 0.9 left offset 0.5,0 "
+		"front boxed\n", med, med, C_OK, med);
+}
+
+/* Outcomes any strategy saw: bit o for outcome o. Only they are drawn,
+ * so the key stays short enough for a panel. */
+static unsigned outcomes_seen(const struct strat *st)
+{
+	unsigned seen = 0;
+
+	for (int s = 0; s <= PC_STRATEGY_HANDOFF; s++)
+		for (int64_t b = 0; st[s].n && b <= st[s].hi - st[s].lo; b++)
+			for (int o = 0; o < PC_OUT_COUNT; o++)
+				seen |= (st[s].n[b][o] > 0) << o;
+	return seen ? seen : 1;
+}
+
+/* Stacked boxes, one outcome on top of the ones before it: for outcome o
+ * the sum of the columns (2 + outcome) of the seen outcomes up to o. */
+static void strat_plot(struct pc_chart__plot *p, int index, unsigned seen)
+{
+	static const char *const title[PC_OUT_COUNT] = {
+		"ok", "refused", "reset", "timeout", "http error", "other",
+	};
+	static const char *const colour[PC_OUT_COUNT] = {
+		C_OK, C_REFUSED, C_RESET, C_TIMEOUT, C_HTTP_ERROR, C_OTHER,
+	};
+	bool first = true;
+
+	fputs("plot", p->gp);
+	for (int o = PC_OUT_COUNT - 1; o >= 0; o--) {
+		if (!(seen >> o & 1))
+			continue;
+		fprintf(p->gp, "%s '%s.dat' index %d using 1:(0", first ? "" : ", \\\n ", p->name,
+			index);
+		for (int k = 0; k <= o; k++)
+			if (seen >> k & 1)
+				fprintf(p->gp, "+$%d", 2 + k);
+		fprintf(p->gp, ") with boxes lc rgb \"%s\" title '%s'", colour[o], title[o]);
+		first = false;
+	}
+	fputc('\n', p->gp);
+}
+
 static void strat_panel(struct pc_chart__plot *p, const struct strat *st, const char *name,
-			int index)
+			int index, bool first, bool last, unsigned seen)
 {
 	FILE *f = p->gp;
-	char w[32], med[32];
+	char w[32];
 
-	ms(st->bin_ns, false, w, sizeof(w));
+	ms_short(st->bin_ns, w, sizeof(w));
 	fprintf(f, "set title 'strategy %s: %d restarts in %d case%s, %ld requests'\n", name,
 		st->restarts, st->cases, st->cases == 1 ? "" : "s", st->requests);
-	fprintf(f, "set boxwidth %s absolute\nset ylabel 'requests started per %s ms'\n", w, w);
-	fputs("unset arrow\nunset label\nset arrow 1 from 0, graph 0 to 0, graph 1 nohead dt 2 "
-	      "lc rgb \"#000000\"\nset label 1 'restart' at 0, graph 1 right offset -0.5,-1\n", f);
-	if (st->restart_p50 >= 0) {
-		ms(st->restart_p50, false, med, sizeof(med));
-		fprintf(f, "set arrow 2 from %s, graph 0 to %s, graph 1 nohead dt 3 lc rgb \"%s\"\n"
-			"set label 2 'first HTTP 200 (median)' at %s, graph 1 left offset 0.5,-1\n",
-			med, med, C_OK, med);
-	}
-	fprintf(f, "plot '%s.dat' index %d using 1:($2+$3+$4+$5+$6+$7) with boxes lc rgb \"%s\" "
-		"title 'other', \\\n  '' index %d using 1:($2+$3+$4+$5+$6) with boxes lc rgb \"%s\" "
-		"title 'http error', \\\n", p->name, index, C_OTHER, index, C_HTTP_ERROR);
-	fprintf(f, "  '' index %d using 1:($2+$3+$4+$5) with boxes lc rgb \"%s\" title 'timeout', "
-		"\\\n  '' index %d using 1:($2+$3+$4) with boxes lc rgb \"%s\" title 'reset', \\\n",
-		index, C_TIMEOUT, index, C_RESET);
-	fprintf(f, "  '' index %d using 1:($2+$3) with boxes lc rgb \"%s\" title 'refused', \\\n"
-		"  '' index %d using 1:2 with boxes lc rgb \"%s\" title 'ok'\n", index, C_REFUSED,
-		index, C_OK);
+	fprintf(f, "set boxwidth %s absolute\nset ytics %ld\nset ylabel 'requests / %s ms'\n", w,
+		nice_step(st->ymax), w);
+	fputs(first ? "set key outside right top vertical font \",10\" samplen 1.5\n" :
+	      "unset key\n", f);
+	if (last)
+		fputs("set xlabel 'ms from each restart (0: the kill, or the new generation''s spawn "
+		      "if that came first); all restarts summed'\n", f);
+	strat_marks(f, st);
+	strat_plot(p, index, seen);
 }
 
-/* Data block and panel of strategy s; 1 when drawn, 0 without data. */
-static int strat_one(struct pc_chart__plot *p, int s, int index, int64_t *v)
-{
-	struct strat st = { 0 };
-	const char *name = pc_strategy_name((enum pc_strategy)s);
-
-	strat_scan(p->run, s, &st);
-	if (!st.cases || st.lo > st.hi)
-		return 0;
-	st.n = calloc((size_t)(st.hi - st.lo + 1), sizeof(*st.n));
-	if (!st.n)
-		return -ENOMEM;
-	strat_fill(p->run, s, &st, v);
-	strat_block(p->dat, &st, name);
-	strat_panel(p, &st, name, index);
-	free(st.n);
-	return 1;
-}
-
-static int strategies_with_load(const struct pc_run *run)
+/* The strategies that have load data, scanned; returns how many, and the
+ * x range over all of them (ms x 1000), so the panels line up. */
+static int strat_scan_all(const struct pc_run *run, struct strat *st, int64_t *lo,
+			  int64_t *hi)
 {
 	int n = 0;
 
-	for (int s = 0; s <= PC_STRATEGY_HANDOFF; s++)
-		for (int i = 0; i < run->ncases; i++)
-			if (in_strategy(&run->cases[i], s)) {
-				n++;
-				break;
-			}
+	*lo = INT64_MAX;
+	*hi = INT64_MIN;
+	for (int s = 0; s <= PC_STRATEGY_HANDOFF; s++) {
+		strat_scan(run, s, &st[s]);
+		if (!st[s].cases || st[s].lo > st[s].hi)
+			continue;
+		n++;
+		*lo = st[s].lo * st[s].bin_ns < *lo ? st[s].lo * st[s].bin_ns : *lo;
+		*hi = (st[s].hi + 1) * st[s].bin_ns > *hi ? (st[s].hi + 1) * st[s].bin_ns : *hi;
+	}
 	return n;
+}
+
+static void clients_head(struct pc_chart__plot *p, int panels, int64_t lo, int64_t hi)
+{
+	char a[32], b[32];
+
+	ms(lo, INT64_MIN, a, sizeof(a));
+	ms(hi, INT64_MIN, b, sizeof(b));
+	gp_begin(p, "load clients' outcomes around restarts, one panel per strategy");
+	fprintf(p->gp, "set multiplot layout %d,1 ", panels);
+	gp_title(p, "title", "Client requests by outcome around each restart");
+	fprintf(p->gp, "set style fill solid 1.0 noborder\nset style textbox opaque noborder\n"
+		"set yrange [0:*]\nset xrange [%s:%s]\nset lmargin 10\nset rmargin 16\n", a, b);
+}
+
+static void strat_free(struct strat *st)
+{
+	for (int s = 0; s <= PC_STRATEGY_HANDOFF; s++)
+		free(st[s].n);
+}
+
+/* Counts of every strategy with data; -ENOMEM. */
+static int strat_fill_all(const struct pc_run *run, struct strat *st, int64_t *v)
+{
+	for (int s = 0; s <= PC_STRATEGY_HANDOFF; s++) {
+		if (!st[s].cases || st[s].lo > st[s].hi)
+			continue;
+		st[s].n = calloc((size_t)(st[s].hi - st[s].lo + 1), sizeof(*st[s].n));
+		if (!st[s].n)
+			return -ENOMEM;
+		strat_fill(run, s, &st[s], v);
+	}
+	return 0;
 }
 
 int pc_chart__clients(struct pc_chart__plot *p)
 {
-	int max, total = total_cycles(p->run, &max), panels = strategies_with_load(p->run);
-	int64_t *v;
-	int drawn = 0;
+	struct strat st[PC_STRATEGY_HANDOFF + 1] = { 0 };
+	int max, total = total_cycles(p->run, &max), panels, k = 0, rc;
+	int64_t *v, lo, hi;
+	unsigned seen;
 
+	panels = strat_scan_all(p->run, st, &lo, &hi);
 	if (!panels) {
 		snprintf(p->note, p->notelen, "no load data was recorded in this run (no case had "
 			 "load clients: set clients = N in the scenario)");
 		return 0;
 	}
 	v = malloc((total > 0 ? (size_t)total : 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	gp_begin(p, "load clients' outcomes around restarts, one panel per strategy");
-	fprintf(p->gp, "set multiplot layout %d,1 ", panels);
-	gp_title(p, "title", "Client requests by outcome around each restart");
-	fputs("set style fill solid 1.0 noborder\nset key outside right top\nset yrange [0:*]\n"
-	      "set xlabel 'time from the restart (ms): 0 = the kill, or the new generation''s "
-	      "spawn when that came first; all restarts summed'\n", p->gp);
-	for (int s = 0; s <= PC_STRATEGY_HANDOFF && drawn >= 0; s++) {
-		int rc = strat_one(p, s, drawn, v);
-
-		drawn = rc < 0 ? rc : drawn + rc;
+	rc = v ? strat_fill_all(p->run, st, v) : -ENOMEM;
+	if (rc) {
+		strat_free(st);
+		free(v);
+		return rc;
+	}
+	seen = outcomes_seen(st);
+	clients_head(p, panels, lo, hi);
+	for (int s = 0; s <= PC_STRATEGY_HANDOFF; s++) {
+		if (!st[s].n)
+			continue;
+		strat_block(p->dat, &st[s], pc_strategy_name((enum pc_strategy)s));
+		strat_panel(p, &st[s], pc_strategy_name((enum pc_strategy)s), k, k == 0,
+			    k == panels - 1, seen);
+		k++;
 	}
 	fputs("unset multiplot\n", p->gp);
 	gp_end(p);
+	strat_free(st);
 	free(v);
-	return drawn < 0 ? drawn : drawn > 0;
+	return 1;
 }

@@ -101,9 +101,12 @@ static void verdict(FILE *out, const struct pc_run *run)
 	if (pass)
 		fprintf(out, "%d of %d cases held their expectations", t.passed, t.planned);
 	else
-		fprintf(out, "%d of %d cases failed (%d environment error%s), %d passed, %d not run",
-			t.failed + t.errors, t.planned, t.errors, t.errors == 1 ? "" : "s", t.passed,
-			t.not_run);
+		fprintf(out, "%d of %d cases failed, %d passed", t.failed + t.errors, t.planned,
+			t.passed);
+	if (!pass && t.errors)
+		fprintf(out, "; %d environment error%s", t.errors, t.errors == 1 ? "" : "s");
+	if (!pass && t.not_run)
+		fprintf(out, "; %d not run", t.not_run);
 	if (run->interrupted)
 		fputs("; the run was interrupted", out);
 	fputs("</p><p>netns: ", out);
