@@ -71,7 +71,9 @@ static const char usage_main[] =
 "exit status of run: 0 every expectation held; 1 an expectation failed; 2\n"
 "usage or scenario error; 3 environment error (port held by a foreign\n"
 "process, fixture missing, namespace refused with --netns on); 130\n"
-"interrupted. inspect: 0 a plain bind would succeed, 1 it would not, 2 usage.\n";
+"interrupted. inspect: 0 a plain bind would succeed, 1 it would not, 2 usage.\n"
+"compare: 0 no regression, 1 a regression, 2 bad input. merge and report: as\n"
+"run, for the results they read.\n";
 
 static const char usage_run[] =
 "usage: portchurn run [SCENARIO.ini ...] [options]\n"

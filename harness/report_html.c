@@ -74,7 +74,8 @@ static const char style[] =
 	"h2{border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:30px}"
 	"table{border-collapse:collapse;font-size:13px;background:#fff}"
 	"th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}"
-	"th{background:#eee}td.n{text-align:right;font-variant-numeric:tabular-nums;"
+	"th{background:#eee}td.name{min-width:18em}td.n{text-align:right;"
+	"font-variant-numeric:tabular-nums;"
 	"white-space:nowrap}.v-pass{color:#2e7d32;font-weight:bold}"
 	".v-fail,.v-error{color:#c62828;font-weight:bold}.v-not{color:#777}"
 	".failure{border-left:5px solid #c62828;background:#fff;padding:6px 16px 12px;"
@@ -339,7 +340,8 @@ static void case_row(FILE *out, const struct pc_case_result *r, int i)
 {
 	const char *v = pc_report_case_verdict(r);
 
-	fprintf(out, "<tr id=\"case-%d\"><td class=\"n\">%d</td><td>", i + 1, i + 1);
+	fprintf(out, "<tr id=\"case-%d\"><td class=\"n\">%d</td><td class=\"name\">", i + 1,
+		i + 1);
 	h(out, r->spec->name);
 	fprintf(out, "</td><td>%s</td><td class=\"v-%s\">%s</td>",
 		pc_strategy_name(r->spec->strategy), v, !strcmp(v, "pass") ? "PASS" :
