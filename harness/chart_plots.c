@@ -95,7 +95,8 @@ static int64_t log_floor(int64_t lo_positive)
 {
 	int64_t f = 1000;
 
-	while (f * 100 <= lo_positive && f < INT64_MAX / 100)
+	/* the bound first: f * 100 must not overflow */
+	while (f < INT64_MAX / 100 && f * 100 <= lo_positive)
 		f *= 10;
 	return f;
 }

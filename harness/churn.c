@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,7 +163,10 @@ static bool tcp_answers(const char *addr, int port)
 }
 
 /* Someone answered on the port; is it this generation? An orphan of the
- * last one (uvicorn --reload's worker) may still be serving the port. */
+ * last one (uvicorn --reload's worker) may still be serving the port. A
+ * holder is this generation's when it is in its process group, or a
+ * direct child of its main process that left the group (setsid); the last
+ * generation's orphan is neither (the subreaper adopted it). */
 static bool gen_holds_port(const struct pc_gen *g, int port)
 {
 	struct pc_holder h[8];
@@ -172,7 +176,7 @@ static bool gen_holds_port(const struct pc_gen *g, int port)
 	if (pc_sockstate_listeners(port, h, 8, &n, &incomplete) < 0)
 		return true;   /* no census here: the answer has to do */
 	for (int i = 0; i < n && i < 8; i++)
-		if (getpgid(h[i].pid) == g->pid)
+		if (getpgid(h[i].pid) == g->pid || h[i].ppid == g->pid)
 			return true;
 	return false;
 }
@@ -388,6 +392,19 @@ static int open_handoff(struct engine *e, const struct pc_case *c, int port, cha
 	return 0;
 }
 
+static int reap_escapees(int port, const struct pc_gen *new);
+
+/* A command's generation stopped outside a cycle (a failed start, the end
+ * of a case): its children that left the group (setsid) are not in what
+ * was killed. Those still holding the port are ours to end too. */
+static void end_escapees(const struct pc_case *c, int port)
+{
+	static const struct pc_gen none;
+
+	if (c->fixture_command && port)
+		reap_escapees(port, &none);
+}
+
 /* A live old generation for the cycle: kept from the last one, or fresh. */
 static int ensure_old(struct engine *e, const struct pc_case *c, struct pc_gen *old,
 		      char *msg, size_t len)
@@ -407,6 +424,7 @@ static int ensure_old(struct engine *e, const struct pc_case *c, struct pc_gen *
 	if (rc != -EINTR)
 		describe_start_failure(c, old, rc, msg, len);
 	pc_sup_stop(e->sup, old, SIGKILL, 0, NULL);
+	end_escapees(c, port);
 	memset(old, 0, sizeof(*old));
 	return rc ? rc : -EADDRINUSE;
 }
@@ -463,6 +481,13 @@ static void census(int port, struct pc_census *out)
 
 #define MAX_HOLDERS 8
 
+static bool is_our_child(pid_t pid)
+{
+	siginfo_t si = { 0 };
+
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
 static void diagnose(const struct pc_case *c, const struct pc_gen *old, int port,
 		     struct pc_cycle *cy)
 {
@@ -479,9 +504,10 @@ static void diagnose(const struct pc_case *c, const struct pc_gen *old, int port
 							   &incomplete) == 0;
 	ev.nholders = n < MAX_HOLDERS ? n : MAX_HOLDERS;
 	/* A command's leaked worker is unknown by pid, but it is in the killed
-	 * generation's process group: name it first. */
+	 * generation's process group, or (escaped by setsid) still our child
+	 * through the subreaper: name it first. */
 	for (int i = 0; i < ev.nholders && !ev.old_leak_pid; i++) {
-		if (getpgid(h[i].pid) == old->pid) {
+		if (getpgid(h[i].pid) == old->pid || is_our_child(h[i].pid)) {
 			struct pc_holder t = h[0];
 
 			h[0] = h[i];
@@ -674,6 +700,7 @@ static int run_cycle(struct engine *e, struct pc_case_result *r, struct pc_gen *
 			pc_load_set_port(e->load, 0);
 		pc_sup_wait_exit(new, gen_up(new) ? 0 : REAP_TIMEOUT_MS);
 		pc_sup_stop(e->sup, new, SIGKILL, REAP_TIMEOUT_MS, NULL);
+		end_escapees(c, cy->port);
 		memset(new, 0, sizeof(*new));
 	}
 	*old = *new;
@@ -752,8 +779,10 @@ static void stack_open(struct engine *e, struct pc_case_result *r)
 
 static void stack_close(struct engine *e, const struct pc_case *c)
 {
-	for (int i = 0; e->stack && i < c->components; i++)
+	for (int i = 0; e->stack && i < c->components; i++) {
 		pc_sup_stop(e->sup, &e->stack[i], SIGKILL, 0, NULL);
+		end_escapees(c, e->stack_ports[i]);
+	}
 	free(e->stack);
 	free(e->stack_ports);
 	e->stack = NULL;
@@ -885,6 +914,7 @@ static void run_case(struct engine *e, int idx)
 	e->probe_text[0] = '\0';
 	end_load(e, r);
 	pc_sup_stop(e->sup, &old, SIGKILL, 0, NULL);
+	end_escapees(r->spec, old.port);
 	stack_close(e, r->spec);
 	if (e->handoff_fd)
 		close(e->handoff_fd);

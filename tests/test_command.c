@@ -154,3 +154,43 @@ Test(command, probe_records_uvicorn_socket_calls, .timeout = 120)
 		  "uvicorn's own socket calls, in order: %s", setup);
 	json_decref(r);
 }
+
+/* A command that exits soon after leaving a child holding the port in a
+ * session of its own: the child outlives every group portchurn kills and,
+ * left alone, init would adopt it when portchurn exits. It is ended too. */
+Test(command, escaped_child_of_an_exited_command_is_ended, .timeout = 90)
+{
+	char ini[900];
+	struct e2e t;
+	json_t *r;
+
+	snprintf(ini, sizeof(ini), "[scenario]\nname = escape-fail\ncycles = 1\n"
+		 "command = sh -c 'setsid %s --opts reuseaddr --addr {addr} --port {port} & "
+		 "sleep 0.3 && exit 3' {port}\nready_timeout_ms = 3000\n", fixture());
+	r = run_ini(&t, ini, 0);   /* run_ini: nothing tagged is left alive */
+	json_decref(r);
+}
+
+/* A child that left the generation's process group (setsid) and holds the
+ * port: found through the census, diagnosed as ours, and ended because
+ * portchurn started its ancestor. */
+Test(command, escaped_child_is_found_and_ended, .timeout = 90)
+{
+	char ini[900];
+	struct e2e t;
+	json_t *r, *c;
+
+	snprintf(ini, sizeof(ini), "[scenario]\nname = escape\ncycles = 2\nsignal = KILL\n"
+		 "command = sh -c 'setsid %s --opts reuseaddr --addr {addr} --port {port} & "
+		 "sleep 1000' {port}\nready_timeout_ms = 5000\n[expect]\nbind = any\n", fixture());
+	r = run_ini(&t, ini, 0);   /* run_ini: nothing tagged is left */
+	c = e2e_case(r, 0);
+	cr_assert(e2e_int(json_array_get(json_object_get(c, "records"), 0), "escaped") >= 1 ||
+		  e2e_int(c, "bind.failed") == 0,
+		  "an escaped listener was ended (escaped) or never blocked anything");
+	if (e2e_int(c, "bind.failed") > 0 &&
+	    json_is_object(json_object_get(json_object_get(c, "census_max"), "at_bind")))
+		cr_assert(strstr(str(c, "diagnosis"), "orphaned child of the killed generation"),
+			  "the escapee is ours, not a foreign process: %s", str(c, "diagnosis"));
+	json_decref(r);
+}
