@@ -1,6 +1,7 @@
 /* supervisor.c -- see supervisor.h. Portable POSIX; what only some
- * platforms have (pidfd, subreaper, parent death signal) comes from sys.h
- * and each has a fallback: waitpid with back-off, the lifeline pipe. */
+ * platforms have (pidfd, subreaper, parent death signal, the guardian)
+ * comes from sys.h and each has a fallback: waitpid with back-off, the
+ * lifeline pipe. */
 #include "supervisor.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 #define PROBE_FD 6      /* the preload probe writes its events here */
 #define PID_DIGITS 12
 #define REAP_BOUND_MS 5000
+#define GUARDIAN_EXIT_MS 2000   /* its last sweep finds nothing: quick */
 
 struct pc_sup {
 	char fixture[PATH_MAX];
@@ -37,6 +39,11 @@ struct pc_sup {
 	char mech[128];
 	pid_t groups[MAX_GROUPS];     /* groups that may still have members */
 	int ngroups;
+	/* in every generation's environment: how the guardian knows what we
+	 * spawned (and what that spawned) once we are gone */
+	char run_env[64];
+	pid_t guardian;               /* 0 = none */
+	int guardian_fd;              /* a byte, then close: a normal end */
 };
 
 static void sleep_ns(long ns)
@@ -119,8 +126,13 @@ int pc_sup_new(const char *fixture, int log_fd, struct pc_sup **out)
 	s->pidfd = rc >= 0;
 	if (rc >= 0)
 		close(rc);
-	snprintf(s->mech, sizeof(s->mech), "process groups, lifeline pipe%s%s",
-		 s->subreaper ? ", subreaper" : "", s->pidfd ? ", pidfd" : ", waitpid");
+	snprintf(s->run_env, sizeof(s->run_env), "PORTCHURN_RUN_%ld_%lld=1", (long)s->self,
+		 (long long)pc_now_ns());
+	rc = pc_sys_guardian_start(s->run_env, &s->guardian_fd);
+	s->guardian = rc > 0 ? (pid_t)rc : 0;
+	snprintf(s->mech, sizeof(s->mech), "process groups, lifeline pipe%s%s%s",
+		 s->subreaper ? ", subreaper" : "", s->pidfd ? ", pidfd" : ", waitpid",
+		 s->guardian ? ", guardian" : "");
 	*out = s;
 	return 0;
 error:
@@ -182,10 +194,11 @@ static void build_argv(const struct pc_sup *s, const struct pc_gen_spec *sp, cha
 
 extern char **environ;
 
-/* The environment for a generation: the harness's, plus LISTEN_FDS and a
- * LISTEN_PID whose digits the child fills in (it learns its pid only after
- * fork). Built before fork(), freed after. */
-static char **build_env(const struct pc_gen_spec *spec, char *pid_entry, size_t len,
+/* The environment for a generation: the harness's, plus our run_env entry,
+ * LISTEN_FDS and a LISTEN_PID whose digits the child fills in (it learns
+ * its pid only after fork). Built before fork(), freed after. */
+static char **build_env(const struct pc_sup *s, const struct pc_gen_spec *spec,
+			char *pid_entry, size_t len,
 			char probe_env[3][PATH_MAX + 32])
 {
 	bool handoff = spec->listen_fd > 0;
@@ -194,7 +207,7 @@ static char **build_env(const struct pc_gen_spec *spec, char *pid_entry, size_t 
 
 	while (environ[n])
 		n++;
-	env = calloc(n + (size_t)spec->nenv + 6, sizeof(*env));
+	env = calloc(n + (size_t)spec->nenv + 7, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
@@ -202,6 +215,7 @@ static char **build_env(const struct pc_gen_spec *spec, char *pid_entry, size_t 
 			env[k++] = environ[i];
 	for (int i = 0; i < spec->nenv; i++)
 		env[k++] = (char *)spec->env[i];
+	env[k++] = (char *)s->run_env;
 	if (spec->preload) {
 		env[k++] = probe_env[0];
 		env[k++] = probe_env[1];
@@ -334,7 +348,7 @@ int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen
 		fcntl(probe_fds[1], F_SETFL, O_NONBLOCK);
 		fcntl(probe_fds[0], F_SETFL, O_NONBLOCK);
 	}
-	env = build_env(spec, pid_entry, sizeof(pid_entry), probe_env);
+	env = build_env(s, spec, pid_entry, sizeof(pid_entry), probe_env);
 	if (!env) {
 		rc = -ENOMEM;
 		goto out;
@@ -605,6 +619,23 @@ int pc_sup_stop(struct pc_sup *s, struct pc_gen *g, int sig, int timeout_ms, boo
 	return pc_sup_kill_group(s, g, NULL);
 }
 
+/* A normal end: the guardian sweeps once (an escapee that left its group)
+ * and exits; reaped within a bound, else left to finish alone. */
+static void stop_guardian(struct pc_sup *s)
+{
+	int64_t deadline = pc_now_ns() + GUARDIAN_EXIT_MS * PC_NS_PER_MS;
+	int status;
+
+	if (!s->guardian)
+		return;
+	/* a word, then the end: a normal stop (one that someone killed
+	 * refuses the word, and is reaped all the same) */
+	send(s->guardian_fd, "q", 1, MSG_NOSIGNAL);
+	close(s->guardian_fd);
+	while (waitpid(s->guardian, &status, WNOHANG) == 0 && pc_now_ns() < deadline)
+		sleep_ns(200000);
+}
+
 void pc_sup_free(struct pc_sup *s)
 {
 	if (!s)
@@ -616,5 +647,6 @@ void pc_sup_free(struct pc_sup *s)
 	}
 	close(s->lifeline_r);
 	close(s->lifeline_w);
+	stop_guardian(s);
 	free(s);
 }

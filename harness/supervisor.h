@@ -69,9 +69,12 @@ struct pc_gen {
 };
 
 /* fixture: path of pc-fixture; log_fd: where fixtures' stderr goes (-1 =
- * /dev/null). Sets up the lifeline pipe and, where possible, the subreaper. */
+ * /dev/null). Sets up the lifeline pipe and, where possible, the subreaper
+ * and the guardian (sys.h), which SIGKILLs what is left of our generations
+ * and their descendants once the harness is gone, however it died. */
 int pc_sup_new(const char *fixture, int log_fd, struct pc_sup **out);
-/* Kills and reaps every group still alive, then frees. */
+/* Kills and reaps every group still alive, lets the guardian sweep once
+ * and exit, then frees. */
 void pc_sup_free(struct pc_sup *s);
 /* "pidfd+subreaper+pdeathsig" or what fell back; for reports. */
 const char *pc_sup_mechanisms(const struct pc_sup *s);

@@ -21,6 +21,21 @@ int pc_sys_child_die_with_parent(pid_t parent);
  * harness, so it can reap them and knows they are its own. */
 int pc_sys_become_subreaper(void);
 
+/* Start the guardian: a process that outlives the harness. When *quit_fd
+ * (close-on-exec, the harness keeps it) reports end of file without a
+ * word first, the harness is gone however it died, SIGKILL included: the
+ * guardian waits until the kernel has finished that exit, then SIGKILLs
+ * every process whose environment holds the entry env ("NAME=value", put
+ * only into what the harness spawned) until none is left, and exits. A
+ * byte sent on *quit_fd first (a normal end; a socket: send it with
+ * MSG_NOSIGNAL) asks for one sweep and exit. It reaches what the other
+ * layers cannot: what command fixtures forked, which has no lifeline and
+ * no parent-death signal. Each process is pinned (pidfd) before it is
+ * checked again and signalled, so a reused pid is never hit. Returns the
+ * guardian's pid, or -errno (-ENOSYS where processes cannot be found by
+ * their environment). */
+int pc_sys_guardian_start(const char *env, int *quit_fd);
+
 /* A file descriptor that polls readable when pid exits (pidfd), or -ENOSYS. */
 int pc_sys_pidfd_open(pid_t pid);
 

@@ -1,14 +1,18 @@
-/* sys_linux.c -- Linux backend of sys.h: prctl, pidfd_open, unshare. */
+/* sys_linux.c -- Linux backend of sys.h: prctl, pidfd_open, unshare, and
+ * the guardian (/proc, pidfd_send_signal). */
 #define _GNU_SOURCE
 #include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -18,6 +22,16 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+#define GUARD_ROUNDS 100           /* sweeps, until one finds nothing */
+#define GUARD_PAUSE_NS 10000000L   /* between sweeps: let the killed die */
+#define GUARD_PARENT_MS 5000       /* bound on waiting for a dying harness */
 
 const char *pc_sys_os_word(void)
 {
@@ -45,6 +59,198 @@ int pc_sys_pidfd_open(pid_t pid)
 
 	/* pidfds are close-on-exec by definition. */
 	return fd < 0 ? -errno : (int)fd;
+}
+
+/* ---- the guardian ------------------------------------------------------
+ * It is forked from a process that may have threads, so it uses only
+ * async-signal-safe calls: raw syscalls, no stdio, no malloc. */
+
+/* Matches one NUL-terminated entry of an environment read in pieces. */
+struct env_match {
+	const char *want;    /* the entry and its NUL */
+	size_t len, at;
+	bool skip;           /* inside an entry that already differs */
+};
+
+static bool env_feed(struct env_match *m, const char *buf, ssize_t n)
+{
+	for (ssize_t i = 0; i < n; i++) {
+		if (m->skip) {
+			m->skip = buf[i] != '\0';
+			continue;
+		}
+		if (buf[i] == m->want[m->at]) {
+			if (++m->at == m->len)
+				return true;
+			continue;
+		}
+		m->at = 0;
+		m->skip = buf[i] != '\0';
+	}
+	return false;
+}
+
+/* Does /proc/<pid>/environ hold env? Zombies and other users' processes
+ * read as empty or not at all: no. */
+static bool env_holds(const char *pid, const char *env)
+{
+	char path[64] = "/proc/", buf[4096];
+	struct env_match m = { .want = env, .len = strlen(env) + 1 };
+	size_t n = strlen(path);
+	bool found = false;
+	ssize_t got;
+	int fd;
+
+	for (const char *p = pid; *p && n < sizeof(path) - 9; p++)
+		path[n++] = *p;
+	memcpy(path + n, "/environ", 9);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	while (!found && (got = read(fd, buf, sizeof(buf))) > 0)
+		found = env_feed(&m, buf, got);
+	close(fd);
+	return found;
+}
+
+static bool all_digits(const char *s)
+{
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* SIGKILL pid if it holds env: pinned by a pidfd first, then checked
+ * again, so the signal reaches the process that was checked. */
+static int kill_if_holds(const char *pid, const char *env)
+{
+	long n = 0;
+	int fd, killed = 0;
+
+	for (const char *p = pid; *p; p++)
+		n = n * 10 + (*p - '0');
+	if (!env_holds(pid, env))
+		return 0;
+	fd = (int)syscall(SYS_pidfd_open, (pid_t)n, 0);
+	if (fd < 0)
+		return 0;
+	if (env_holds(pid, env) && syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0)
+		killed = 1;
+	close(fd);
+	return killed;
+}
+
+struct dirent64_raw {
+	unsigned long long ino;
+	long long off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* One pass over /proc; returns how many processes were signalled. */
+static int sweep(const char *env)
+{
+	char buf[8192];
+	int fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC), killed = 0;
+	long n;
+
+	if (fd < 0)
+		return 0;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64_raw *d = (struct dirent64_raw *)(buf + off);
+
+			if (all_digits(d->name))
+				killed += kill_if_holds(d->name, env);
+			off += d->reclen;
+		}
+	}
+	close(fd);
+	return killed;
+}
+
+/* Every fd but a and b (b may be -1): a guardian keeps nothing open that
+ * someone waits on (a pipe to a CI log, a listener). */
+static void close_all_but(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo < 0)
+		lo = hi, hi = -1;
+	if (lo > 0)
+		syscall(SYS_close_range, 0U, (unsigned)lo - 1, 0U);
+	if (hi < 0) {
+		syscall(SYS_close_range, (unsigned)lo + 1, ~0U, 0U);
+		return;
+	}
+	if (hi > lo + 1)
+		syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0U);
+	syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0U);
+}
+
+/* Until the harness has finished dying: its pidfd polls readable only
+ * after the kernel sent every child its parent-death signal, so no child
+ * of ours can exec or fork any more, and a sweep then misses nothing.
+ * Without a pidfd: until we are reparented, and a little longer. */
+static void await_parent_exit(int parent_fd, pid_t parent)
+{
+	struct timespec tick = { 0, 1000000L };
+	struct pollfd p = { .fd = parent_fd, .events = POLLIN };
+
+	if (parent_fd >= 0) {
+		poll(&p, 1, GUARD_PARENT_MS);
+		return;
+	}
+	for (int i = 0; i < GUARD_PARENT_MS && getppid() == parent; i++)
+		nanosleep(&tick, NULL);
+	tick.tv_nsec = GUARD_PAUSE_NS;
+	nanosleep(&tick, NULL);
+}
+
+static void guardian_main(int quit_r, pid_t parent, const char *env)
+{
+	struct timespec pause = { 0, GUARD_PAUSE_NS };
+	int parent_fd = (int)syscall(SYS_pidfd_open, parent, 0);
+	char byte = 0;
+	ssize_t n;
+
+	/* its own group: the terminal's ^C and group kills aimed at the
+	 * harness leave it alone; it holds nothing of the harness open */
+	setpgid(0, 0);
+	close_all_but(quit_r, parent_fd);
+	while ((n = read(quit_r, &byte, 1)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)   /* end of file without a word: the harness died */
+		await_parent_exit(parent_fd, parent);
+	for (int i = 0; i < GUARD_ROUNDS && sweep(env) > 0; i++)
+		nanosleep(&pause, NULL);
+	_exit(0);
+}
+
+int pc_sys_guardian_start(const char *env, int *quit_fd)
+{
+	pid_t parent = getpid(), pid;
+	int fds[2];
+
+	if (access("/proc/self/environ", R_OK) < 0)
+		return -ENOSYS;
+	/* a socket, not a pipe: the harness's word is sent with MSG_NOSIGNAL */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(fds[1]);
+		guardian_main(fds[0], parent, env);
+	}
+	close(fds[0]);
+	if (pid < 0) {
+		close(fds[1]);
+		return -errno;
+	}
+	*quit_fd = fds[1];
+	return (int)pid;
 }
 
 static int write_file(const char *path, const char *text)

@@ -1,6 +1,7 @@
 /* sys_posix.c -- sys.h on platforms without the Linux extras: no parent
- * death signal, no subreaper, no pidfd, no network namespaces. Callers
- * fall back (lifeline pipe, waitpid) and reports say what was missing. */
+ * death signal, no subreaper, no pidfd, no network namespaces, no guardian
+ * (it finds processes through /proc). Callers fall back (lifeline pipe,
+ * waitpid) and reports say what was missing. */
 #include "sys.h"
 
 #include <errno.h>
@@ -33,6 +34,12 @@ int pc_sys_become_subreaper(void)
 int pc_sys_pidfd_open(pid_t pid)
 {
 	(void)pid;
+	return -ENOSYS;
+}
+
+int pc_sys_guardian_start(const char *env, int *quit_fd)
+{
+	(void)env, (void)quit_fd;
 	return -ENOSYS;
 }
 
