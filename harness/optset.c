@@ -81,6 +81,20 @@ dup:
 	return -1;
 }
 
+/* Messages quote the text: a control character (a newline from an argv
+ * or an environment variable) would break the one-line promise. */
+static int check_printable(const char *text, char *err, size_t errlen)
+{
+	for (const char *p = text; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "control character 0x%02x in option set at offset %d",
+				 (unsigned char)*p, (int)(p - text));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int pc_optset_parse(const char *text, struct pc_optset *out, char *err, size_t errlen)
 {
 	struct pc_optset o = { .linger_s = PC_LINGER_UNSET };
@@ -91,6 +105,8 @@ int pc_optset_parse(const char *text, struct pc_optset *out, char *err, size_t e
 		snprintf(err, errlen, "option set too long (max %zu characters)", sizeof(buf) - 1);
 		return -1;
 	}
+	if (check_printable(text, err, errlen) < 0)
+		return -1;
 	if (!strcmp(text, "none")) {
 		*out = o;
 		return 0;

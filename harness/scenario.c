@@ -267,7 +267,9 @@ static void format_command(const struct pc_case *c, char *buf, size_t len)
 		}
 		if (!n && strrchr(w, '/'))
 			w = strrchr(w, '/') + 1;
-		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? " " : "", w);
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? " " : "", w);
+		if (n >= len)
+			break;   /* cut short (snprintf ended it): n must stay inside buf */
 		prev = flag ? w : NULL;
 	}
 }
