@@ -622,7 +622,7 @@ static int set_matrix_key(struct parser *p, const char *name, const char *value)
 {
 	const struct key_def *k = key_find(name);
 	struct matrix_key *m = NULL;
-	char list[MAX_LINE], *save, *tok;
+	char list[MAX_LINE], *next;
 
 	if (!k)
 		return fail(p, p->line, "'%s' cannot vary in [matrix] (see portchurn(1))", name, "");
@@ -643,9 +643,15 @@ static int set_matrix_key(struct parser *p, const char *name, const char *value)
 	snprintf(list, sizeof(list), "%s", value);
 	if (!*list)
 		return fail(p, p->line, "empty list for '%s'", name, "");
-	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+	/* every comma separates two values: an empty one is refused, where
+	 * strtok_r would skip it and "cycles = ," would make no case at all */
+	for (char *tok = list; tok; tok = next) {
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
 		if (!add_matrix_value(p, m, tok))
 			return 0;
+	}
 	return 1;
 }
 
