@@ -739,6 +739,11 @@ int pc_results_load(const char *path, json_t **doc, struct pc_run **run, char *e
 		return -ENAMETOOLONG;
 	}
 	rc = slurp(file, &text, &len);
+	if (rc == -EFBIG) {
+		snprintf(err, errlen, "%s: larger than %ld MiB, more than a results.json can be",
+			 file, PC_RESULTS_MAX_BYTES >> 20);
+		return rc;
+	}
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", file, rc == -EINVAL ? "not a regular file" :
 			 strerror(-rc));
