@@ -6,9 +6,11 @@
  * regresses when it grew by more than --threshold percent AND by more than
  * the noise floor of its percentile: two runs of the same build on the same
  * machine differ by that much without any change (README, "Charts, HTML
- * reports and CI", has the measurements the defaults come from). A figure
- * that existed and is gone (no cycle rebound any more) regresses too; one
- * that appears improves. A case that passed and now fails or errs regresses.
+ * reports and CI", has the measurements the defaults come from); moreover
+ * a p50 must pass the old run's p90, and a p99 be carried by two cycles. A
+ * figure that existed and is gone (no cycle rebound any more) regresses
+ * too; one that appears improves. A case that passed and now fails or errs
+ * regresses.
  * The runs must hold the same cases; which ones are missing on either side
  * is said. */
 #include <errno.h>
@@ -86,13 +88,23 @@ static int beyond(const struct pc_case_result *r, int k, double limit)
 	return n;
 }
 
+/* The p90 of figure k of a case (k even: the p50's figure), -1 if none. */
+static int64_t p90_of(const struct pc_case_result *r, int k)
+{
+	const struct pc_stats *s = k < 2 ? &r->rebind : &r->restart;
+
+	return s->n ? s->p90 : -1;
+}
+
 /* Did figure k grow from vb (case b) to vc (case c) beyond the threshold
- * and the noise? A p99 must be carried by two cycles at least, and 1 % of
- * them: the p99 of a few cycles is their slowest one, and one cycle in
- * eight held up by the scheduler is noise, not a regression. In double: a
- * hostile file's figures must not overflow. */
-static bool grew(const struct pc_case_result *c, int k, int64_t vb, int64_t vc,
-		 const struct pc_compare_opts *o)
+ * and the noise? Beyond the measured floors, the runs' own spread counts
+ * too: a p50 must pass the old run's p90 (on a loaded machine the median
+ * of a few cycles moves that far by itself), and a p99 must be carried by
+ * two cycles at least, and 1 % of them (the p99 of a few cycles is their
+ * slowest one, and one cycle held up by the scheduler is not a
+ * regression). In double: a hostile file's figures must not overflow. */
+static bool grew(const struct pc_case_result *b, const struct pc_case_result *c, int k,
+		 int64_t vb, int64_t vc, const struct pc_compare_opts *o)
 {
 	double limit = (double)vb * (1.0 + o->threshold_pct / 100.0);
 	int need = c->ncycles / 100 > 2 ? c->ncycles / 100 : 2;
@@ -101,7 +113,9 @@ static bool grew(const struct pc_case_result *c, int k, int64_t vb, int64_t vc,
 		limit = (double)vb + (double)o->noise_ns[k % 2];
 	if ((double)vc <= limit)
 		return false;
-	return k % 2 == 0 || beyond(c, k, limit) >= need;
+	if (k % 2 == 0)
+		return vc > p90_of(b, k);
+	return beyond(c, k, limit) >= need;
 }
 
 static enum pc_cmp_change change(const struct pc_case_result *b, const struct pc_case_result *c,
@@ -111,9 +125,9 @@ static enum pc_cmp_change change(const struct pc_case_result *b, const struct pc
 		return PC_CMP_NONE;
 	if (vb < 0 || vc < 0)
 		return vc < 0 ? PC_CMP_WORSE : PC_CMP_BETTER;
-	if (grew(c, k, vb, vc, o))
+	if (grew(b, c, k, vb, vc, o))
 		return PC_CMP_WORSE;
-	return grew(b, k, vc, vb, o) ? PC_CMP_BETTER : PC_CMP_SAME;
+	return grew(c, b, k, vc, vb, o) ? PC_CMP_BETTER : PC_CMP_SAME;
 }
 
 static void compare_case(const struct pc_case_result *b, const struct pc_case_result *c,
@@ -280,9 +294,9 @@ static void summary_line(const struct pc_compare *c, FILE *out)
 	pc_report_fmt_fixed3(c->opts.noise_ns[0], PC_NS_PER_MS, p50, sizeof(p50));
 	pc_report_fmt_fixed3(c->opts.noise_ns[1], PC_NS_PER_MS, p99, sizeof(p99));
 	fprintf(out, "%d of %d cases regressed, %d improved (a figure counts when it changed by "
-		"more than %d%% and by more than %s ms at p50, %s ms at p99, where two cycles "
-		"must be beyond)\n", c->regressions, c->nrows, c->improvements,
-		c->opts.threshold_pct, p50, p99);
+		"more than %d%% and by more than %s ms at p50, %s ms at p99; a p50 must pass the "
+		"old p90, a p99 be carried by two cycles)\n", c->regressions, c->nrows,
+		c->improvements, c->opts.threshold_pct, p50, p99);
 }
 
 void pc_cmd_compare_table(const struct pc_compare *c, FILE *out)
