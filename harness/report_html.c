@@ -74,7 +74,7 @@ static const char style[] =
 	"h2{border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:30px}"
 	"table{border-collapse:collapse;font-size:13px;background:#fff}"
 	"th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}"
-	"th{background:#eee}td.name{min-width:18em}td.n{text-align:right;"
+	"th{background:#eee}td.name{min-width:14em}td.why{min-width:24em}td.n{text-align:right;"
 	"font-variant-numeric:tabular-nums;"
 	"white-space:nowrap}.v-pass{color:#2e7d32;font-weight:bold}"
 	".v-fail,.v-error{color:#c62828;font-weight:bold}.v-not{color:#777}"
@@ -353,7 +353,7 @@ static void case_row(FILE *out, const struct pc_case_result *r, int i)
 	ms_cell(out, &r->restart, r->restart.p99);
 	census_cell(out, &r->peak_at_kill);
 	load_cell(out, r);
-	fputs("<td>", out);
+	fputs("<td class=\"why\">", out);
 	h(out, r->diagnosis ? r->diagnosis : "");
 	fputs("</td></tr>\n", out);
 }
