@@ -846,9 +846,14 @@ static int64_t restart_at(const struct pc_cycle *c)
 	return c->kill_ns > 0 ? c->kill_ns : c->spawn_ns;
 }
 
+/* Buckets up to an hour: the engine's are milliseconds, and with at most
+ * MAX_BINS bins either side no product of the two can overflow. */
+#define MAX_BUCKET_NS (3600 * 1000 * PC_NS_PER_MS)
+
 static bool has_load(const struct pc_case_result *r)
 {
-	return r->load && r->load->nseries > 0 && r->load->bucket_ns > 0 && r->ncycles > 0;
+	return r->load && r->load->nseries > 0 && r->load->bucket_ns > 0 &&
+	       r->load->bucket_ns <= MAX_BUCKET_NS && r->ncycles > 0;
 }
 
 /* floor(a / b) for b > 0 */
@@ -858,16 +863,24 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* The bin (of width bin_ns, 0 = at the restart) of bucket b: its centre
- * against the nearest restart of the case. */
+ * against the nearest restart of the case; INT64_MIN when there is none
+ * or it lies more than MAX_BINS bins away (no restart window is that
+ * long; a results.json from elsewhere must not make the chart allocate
+ * without bound or overflow). */
+#define MAX_BINS 100000
+
 static int64_t bin_of(const struct pc_case_result *r, const struct pc_load_bucket *b,
 		      int64_t bin_ns)
 {
-	int64_t t = b->t_ns + r->load->bucket_ns / 2, best = INT64_MAX, rel = 0;
+	int64_t t, best = INT64_MAX, rel = 0;
 
+	if (b->t_ns > INT64_MAX / 2)
+		return INT64_MIN;
+	t = b->t_ns + r->load->bucket_ns / 2;
 	for (int k = 0; k < r->ncycles; k++) {
 		int64_t at = restart_at(&r->cycles[k]), d;
 
-		if (!at)
+		if (!at || at > INT64_MAX / 2)
 			continue;
 		d = t > at ? t - at : at - t;
 		if (d < best) {
@@ -875,7 +888,9 @@ static int64_t bin_of(const struct pc_case_result *r, const struct pc_load_bucke
 			rel = t - at;
 		}
 	}
-	return best == INT64_MAX ? INT64_MIN : floor_div(rel, bin_ns);
+	if (best == INT64_MAX || best / bin_ns > MAX_BINS)
+		return INT64_MIN;
+	return floor_div(rel, bin_ns);
 }
 
 struct strat {
