@@ -949,6 +949,7 @@ static int engine_open(struct engine *e, struct pc_scenario *sc, const struct pc
 		e->run->cases = calloc((size_t)sc->ncases, sizeof(*e->run->cases));
 	if (!e->run || !e->run->cases) {
 		free(e->run);
+		e->run = NULL;   /* the caller frees the scenario, not a freed run */
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
