@@ -485,7 +485,7 @@ static json_t *jstr(const char *s)
 
 	if (j)
 		return j;
-	for (i = 0; s[i] && i < sizeof(copy) - 1; i++)
+	for (i = 0; i < sizeof(copy) - 1 && s[i]; i++)
 		copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
 	copy[i] = '\0';
 	return json_string(copy);

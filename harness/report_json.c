@@ -178,9 +178,12 @@ static json_t *outcomes_json(const int *n32, const long *nl)
 	json_t *o = json_object();
 	int bad = !o;
 
-	for (int i = 0; o && i < PC_OUT_COUNT; i++)
-		bad |= json_object_set_new(o, pc_outcome_name((enum pc_outcome)i),
-					   json_integer(n32 ? n32[i] : nl[i]));
+	for (int i = 0; o && i < PC_OUT_COUNT; i++) {
+		/* cppcheck-suppress nullPointer ; one of n32 and nl is set */
+		long v = n32 ? n32[i] : nl[i];
+
+		bad |= json_object_set_new(o, pc_outcome_name((enum pc_outcome)i), json_integer(v));
+	}
 	return done(o, bad);
 }
 

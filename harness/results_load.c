@@ -199,10 +199,12 @@ static void read_outcomes(struct rd *r, const json_t *o, int *n32, long *nl)
 	for (int i = 0; o && i < PC_OUT_COUNT; i++) {
 		int64_t v = get_i64(r, o, pc_outcome_name((enum pc_outcome)i), 0, INT_MAX, 0);
 
-		if (n32)
+		if (n32) {
 			n32[i] = (int)v;
-		else
+		} else {
+			/* cppcheck-suppress nullPointer ; one of n32 and nl is set */
 			nl[i] = (long)v;
+		}
 	}
 }
 

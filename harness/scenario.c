@@ -407,6 +407,7 @@ static int fail(struct parser *p, int line, const char *fmt, const char *a, cons
 
 	if (p->failed)
 		return 0;
+	/* cppcheck-suppress wrongPrintfScanfArgNum ; fmt takes a, b or both */
 	snprintf(msg, sizeof(msg), fmt, a, b);
 	snprintf(p->err, p->errlen, "%s:%d: %s", p->file, line, msg);
 	p->failed = true;
@@ -812,7 +813,7 @@ static bool section_applies(const struct expect_section *sec, const struct pc_ca
  * different expectations at the same specificity contradict each other. */
 static int pick_expectations(struct parser *p, struct pc_case *c)
 {
-	int best[PC_MAX_EXPS * 4];
+	int best[PC_MAX_EXPS * 4] = { 0 };   /* set with each exps[k]; zeroed for the analyzer */
 
 	c->nexps = 0;
 	for (int i = 0; i < p->nsections; i++) {

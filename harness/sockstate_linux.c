@@ -519,7 +519,9 @@ static int scan_fds(int procfd, int pid, struct holder_scan *s)
 		link[len] = '\0';
 		if (!socket_inode(link, &inode))
 			continue;
-		hit = bsearch(&inode, s->inodes, s->ninodes, sizeof(*s->inodes), cmp_ulong);
+		/* no listener, no array: bsearch() wants a base even for 0 items */
+		hit = s->inodes ? bsearch(&inode, s->inodes, s->ninodes, sizeof(*s->inodes),
+					   cmp_ulong) : NULL;
 		if (!hit || holds_already(s, first, inode))
 			continue;
 		err = add_holder(s, pid, inode);

@@ -265,6 +265,7 @@ void pc_sup_read_output(struct pc_gen *g)
 
 	while (g->out_fd >= 0) {
 		size_t room = sizeof(g->output) - 1 - g->output_len;
+		/* cppcheck-suppress legacyUninitvar ; scratch is where the rest is dropped */
 		char *dst = room ? g->output + g->output_len : scratch;
 		ssize_t n = read(g->out_fd, dst, room ? room : sizeof(scratch));
 
@@ -326,7 +327,7 @@ int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen
 	int probe_fds[2];
 	char probe_env[3][PATH_MAX + 32];
 	char **env;
-	int fds[2], devnull = -1, rc;
+	int fds[2] = { -1, -1 }, devnull = -1, rc;
 	pid_t pid;
 
 	memset(g, 0, sizeof(*g));
