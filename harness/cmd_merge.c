@@ -304,7 +304,6 @@ static int write_merged(const struct merge_args *a, json_t *merged)
 		return PC_EXIT_USAGE;
 	}
 	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): parse_args refused no --out */
-	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): parse_args refused no --out */
 	if (mkdir(a->out, 0777) < 0 && errno != EEXIST) {
 		fprintf(stderr, "portchurn: merge: cannot create %s: %s\n", a->out, strerror(errno));
 		pc_run_free(run);
@@ -333,7 +332,6 @@ int pc_cmd_merge_main(int argc, char **argv)
 
 	if (code)
 		return code < 0 ? PC_EXIT_PASS : code;
-	/* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI): parse_args wants 1 or more */
 	/* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI): parse_args wants 1 or more */
 	docs = calloc((size_t)a.ninputs, sizeof(*docs));
 	if (!docs)
