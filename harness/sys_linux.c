@@ -340,8 +340,13 @@ int pc_sys_tcp_migrate_req(bool set, int on)
  * one. Kernels before 6.1 lack the sysctl: stay where we are. */
 static void shrink_tcp_table(void)
 {
-	if (write_file("/proc/sys/net/ipv4/tcp_child_ehash_entries", "4096") == 0)
-		unshare(CLONE_NEWNET);
+	if (write_file("/proc/sys/net/ipv4/tcp_child_ehash_entries", "4096") != 0 ||
+	    unshare(CLONE_NEWNET) < 0)
+		return;
+	/* A namespace's TIME_WAIT limit is half its table: 2048 here. Past
+	 * it the kernel closes without TIME_WAIT, and a long run would see
+	 * binds succeed that must fail. The limit is ours, not the host's. */
+	write_file("/proc/sys/net/ipv4/tcp_max_tw_buckets", "1048576");
 }
 
 int pc_sys_enter_private_netns(char *why, size_t len)

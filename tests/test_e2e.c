@@ -382,3 +382,23 @@ Test(e2e, naive_under_load_refuses, .timeout = 90)
 		  "per-cycle refused (%lld) add up to the case's", per_cycle);
 	json_decref(r);
 }
+
+/* More TIME_WAIT sockets than a small namespace allows by default (2048):
+ * past that limit the kernel would close without TIME_WAIT and binds that
+ * must fail would succeed. 600 failing cycles leave about 2400. */
+Test(e2e, time_wait_beyond_the_namespace_default_limit, .timeout = 240)
+{
+	const char *args[] = { "run", "@/s.ini", "--out", "@/out", "-q", "--charts", "off", NULL };
+	struct e2e t;
+	json_t *r;
+
+	e2e_init(&t);
+	e2e_write(&t, "s.ini", "[scenario]\nname = many-tw\ncycles = 600\nrequests = 4\n"
+		  "[expect]\nbind = eaddrinuse\n");
+	cr_assert(e2e_run(&t, args, 200000) == 0, "exit %d: %s", t.status,
+		  e2e_read(&t, "stdout"));
+	r = e2e_json(&t, "out/results.json");
+	cr_assert(e2e_int(e2e_case(r, 0), "bind.errors.EADDRINUSE") == 600,
+		  "every one of 600 rebinds over TIME_WAIT failed");
+	json_decref(r);
+}
