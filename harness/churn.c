@@ -944,6 +944,11 @@ static int engine_open(struct engine *e, struct pc_scenario *sc, const struct pc
 	e->o = o;
 	e->sc = sc;
 	e->next_port = FIRST_AUTO_PORT;
+	/* On the host's network (--netns off, the POSIX-only build) another
+	 * run may pick the port this one found free before either binds it:
+	 * start the scans apart. A private namespace keeps 20000. */
+	if (!o->netns || !strncmp(o->netns, "host", 4))
+		e->next_port += (int)(getpid() % 500) * 20;
 	e->run = calloc(1, sizeof(*e->run));
 	if (e->run)
 		e->run->cases = calloc((size_t)sc->ncases, sizeof(*e->run->cases));

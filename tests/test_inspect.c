@@ -97,7 +97,7 @@ static void await_time_wait(int port, int want)
 static void need_census(void)
 {
 	if (strcmp(pc_sockstate_backend(), "netlink") != 0)
-		cr_skip_test("no socket census on this platform (backend %s)",
+		cr_skip_test("checks what the kernel's census tells (netlink), not %s",
 			     pc_sockstate_backend());
 }
 

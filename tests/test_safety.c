@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "caps.h"
 #include "clock.h"
 
 #define TRIALS 100
@@ -44,6 +45,9 @@ static const char *const kinds[] = {
 	"cycles = 30\nstrategy = handoff\nopts = reuseaddr\nsignal = TERM\nrequests = 1\n",
 };
 #define NKINDS (int)(sizeof(kinds) / sizeof(kinds[0]))
+/* What a command forks has no lifeline and no parent-death signal: only
+ * the guardian ends it once portchurn is SIGKILLed. */
+static const bool kind_needs_guardian[NKINDS] = { [2] = true, [3] = true };
 
 enum trial_state { T_IDLE, T_RUNNING, T_KILLED, T_DONE };
 
@@ -179,7 +183,18 @@ static void describe_survivors(const char *tag, char *out, size_t cap)
 
 /* ---- the trials ---- */
 
-static void trial_start(struct trial *tr, int idx, unsigned *seed)
+/* The idx-th trial's kind, among those this build can keep its promise on. */
+static int pick_kind(int idx, bool guardian)
+{
+	int usable[NKINDS], n = 0;
+
+	for (int k = 0; k < NKINDS; k++)
+		if (guardian || !kind_needs_guardian[k])
+			usable[n++] = k;
+	return usable[idx % n];
+}
+
+static void trial_start(struct trial *tr, int idx, unsigned *seed, bool guardian)
 {
 	const char *args[] = { "run", "@/s.ini", "--out", "@/out", "-q", NULL };
 	char ini[1024];
@@ -187,7 +202,7 @@ static void trial_start(struct trial *tr, int idx, unsigned *seed)
 	e2e_init(&tr->t);
 	snprintf(tr->t.tag, sizeof(tr->t.tag), "pc-kill-%d-%d-%ld", (int)getpid(), idx,
 		 (long)time(NULL));
-	tr->kind = idx % NKINDS;
+	tr->kind = pick_kind(idx, guardian);
 	tr->delay_ms = (int)(rand_r(seed) % MAX_DELAY_MS);
 	kind_ini(tr->kind, ini, sizeof(ini));
 	e2e_write(&tr->t, "s.ini", ini);
@@ -307,13 +322,18 @@ Test(safety, sigkill_at_random_moments_leaves_nothing, .fini = trials_cleanup, .
 	struct trial *tr = trials;
 	unsigned seed = trials_seed(), rng = seed;
 	int started = 0, done = 0, early = 0;
+	bool guardian = caps_supervisor_has("guardian");
 
 	e2e_bin();
 	fixture_path();
+	if (!guardian)   /* said on stderr: Criterion's cr_log_warn would fail the run */
+		fprintf(stderr, "[SKIP] safety::sigkill_at_random_moments_leaves_nothing: partly: "
+			"no guardian in this build, so no command fixture among the trials "
+			"(what a command forks outlives a SIGKILLed portchurn here)\n");
 	memset(trials, 0, sizeof(trials));
 	while (done < TRIALS) {
 		for (int running = started - done; started < TRIALS && running < PARALLEL; running++)
-			trial_start(&tr[started], started, &rng), started++;
+			trial_start(&tr[started], started, &rng, guardian), started++;
 		done = trials_step(tr, started, seed);
 		e2e_sleep_ms(TICK_MS);
 	}

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "sockstate.h"
 
 #define WAIT_MS 5000
@@ -185,6 +186,8 @@ TestSuite(sockstate, .timeout = 15);
 
 Test(sockstate, backend_named)
 {
+	if (!caps_netlink_census())   /* the POSIX-only build: test_sockstate_text.c */
+		cr_skip_test("the backend here is %s, not the kernel's", pc_sockstate_backend());
 	cr_assert_str_eq(pc_sockstate_backend(), "netlink", "backend should be netlink on Linux");
 }
 
@@ -229,7 +232,8 @@ Test(sockstate, listener_counted_and_held_by_us)
 	own_comm(comm, sizeof(comm));
 	cr_assert_str_eq(h[0].comm, comm, "holder comm '%s', expected '%s'", h[0].comm, comm);
 	cr_assert(!h[0].orphan, "our own process reported as orphan (ppid %d)", h[0].ppid);
-	cr_assert_neq(h[0].inode, 0, "holder without a socket inode");
+	if (caps_netlink_census())   /* lsof does not say */
+		cr_assert_neq(h[0].inode, 0, "holder without a socket inode");
 	close(fd);
 }
 
@@ -282,6 +286,11 @@ static void server_closes_first(int family, int lfd, int port, int n)
  * what is left of it. */
 static void assert_tw_expiry(const struct pc_census *c, int port)
 {
+	if (!caps_netlink_census()) {   /* netstat does not say: -1, never guessed */
+		cr_assert(c->tw_expires_min_ms == -1 && c->tw_expires_max_ms == -1,
+			  "port %d: a TIME_WAIT expiry from %s", port, pc_sockstate_backend());
+		return;
+	}
 	cr_assert(c->tw_expires_min_ms >= 0 && c->tw_expires_min_ms <= c->tw_expires_max_ms &&
 		  c->tw_expires_max_ms <= 60000,
 		  "port %d: TIME_WAIT expiry range %d-%d ms, expected 0 <= min <= max <= 60000",
@@ -354,6 +363,10 @@ Test(sockstate, inherited_listener_held_by_child, .fini = reap_child)
 	struct pollfd pfd;
 	bool inc;
 	char byte;
+
+	if (!caps_netlink_census())   /* lsof 4.95 reads its parent as 0 */
+		cr_skip_test("a process named like this one needs the kernel's census, not %s",
+			     pc_sockstate_backend());
 
 	lfd = tcp_bound(AF_INET, &port, false, 8);
 	cr_assert(lfd >= 0, "listener: %s", strerror(-lfd));
