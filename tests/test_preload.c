@@ -975,6 +975,37 @@ Test(preload_e2e, threads_never_interleave_lines)
 		     (unsigned long long)got, (unsigned long long)p->log.dropped);
 }
 
+/* Events lost after the last line that fitted are still reported, at
+ * exit: python stops itself with the pipe full (3600 lines are far more
+ * than a pipe holds) and is let go only then, so the last events are
+ * surely dropped. Before the exit flush they vanished uncounted. */
+Test(preload_e2e, drops_after_the_last_line_are_reported_at_exit)
+{
+	struct proc *p = spawn_python(
+		"import os, signal, socket\n"
+		"for i in range(1200):\n"
+		"    s = socket.socket()\n"
+		"    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+		"    s.close()\n"
+		"os.kill(os.getpid(), signal.SIGSTOP)\n", NULL);
+	int64_t deadline = pc_now_ns() + 20000 * PC_NS_PER_MS;
+	uint64_t got;
+	int st;
+
+	while (waitpid(p->pid, &st, WNOHANG | WUNTRACED) == 0) {
+		cr_assert_lt(pc_now_ns(), deadline, "python did not stop within 20 s");
+		poll(NULL, 0, 5);
+	}
+	cr_assert(WIFSTOPPED(st), "python ended before it stopped itself");
+	kill(p->pid, SIGCONT);
+	cr_assert(collect(p, NULL, 20000), "python did not finish within 20 s");
+	reap(p, WAIT_MS);
+	got = received(&p->log);
+	cr_assert_gt(p->log.dropped, 0, "the pipe never filled: the test proves nothing");
+	cr_assert_eq(got + p->log.dropped, 1200 * 3, "%llu + %llu dropped events, want 3600",
+		     (unsigned long long)got, (unsigned long long)p->log.dropped);
+}
+
 /* The harness closing its end must not kill a server that left SIGPIPE at
  * its default (Python ignores it, so this one puts the default back). */
 Test(preload_e2e, harness_gone_does_not_kill_the_server)
