@@ -429,6 +429,9 @@ static void print_census(const struct inspect *in)
 		printf("  %d TIME_WAIT, expiring in %d s\n", c->time_wait, hi);
 	else if (c->time_wait && c->tw_expires_min_ms >= 0)
 		printf("  %d TIME_WAIT, expiring in %d-%d s\n", c->time_wait, lo, hi);
+	else if (c->time_wait)
+		printf("  %d TIME_WAIT, expiry not known (%s does not tell it)\n", c->time_wait,
+		       pc_sockstate_backend());
 }
 
 static void print_holders(const struct inspect *in)
