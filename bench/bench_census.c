@@ -2,7 +2,9 @@
  * 20 000 TIME_WAIT sockets: pc_sockstate_census() (netlink, port filtered
  * in the kernel) against `ss -tan state time-wait sport = :P` (fork + exec,
  * as a launcher script pays it) and against reading /proc/net/tcp and
- * /proc/net/tcp6, measured in one run and printed with their ratios.
+ * /proc/net/tcp6, and against `netstat -an` read by the POSIX-only
+ * build's parser (what that build pays for every census), measured in one
+ * run and printed with their ratios.
  *
  * Needs root: it makes a private network namespace (loopback only, nothing
  * leaves it, everything goes with it when the process exits). It leaves
@@ -36,6 +38,7 @@ int main(void)
 
 #include "clock.h"
 #include "sockstate.h"
+#include "sockstate_text.h"
 
 #define FILL_TW 20000
 #define FILL_PORTS 4           /* server ports the 20 000 are spread over */
@@ -212,6 +215,42 @@ static int via_proc(int port)
 	return v6 < 0 ? v6 : v4 + v6;
 }
 
+/* `netstat -an`, each line through the POSIX-only backend's parser. */
+static int via_netstat(int port)
+{
+	struct pc_census c = { 0 };
+	char *line = NULL;
+	size_t cap = 0;
+	int fds[2], status;
+	FILE *f;
+	pid_t pid;
+
+	if (pipe(fds) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execlp("netstat", "netstat", "-an", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	while (f && getline(&line, &cap, f) > 0)
+		pc_netstat_count_line(line, port, &c);
+	free(line);
+	if (f)
+		fclose(f);
+	else
+		close(fds[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? c.time_wait : -ENOEXEC;
+}
+
 /* ---- timing and printing ---- */
 
 static int cmp_i64(const void *a, const void *b)
@@ -273,6 +312,7 @@ int main(void)
 		{ .name = "pc_sockstate_census (netlink)", .run = via_census, .reps = 64 },
 		{ .name = "ss -tan state time-wait sport", .run = via_ss, .reps = 24 },
 		{ .name = "/proc/net/tcp + tcp6", .run = via_proc, .reps = 12 },
+		{ .name = "netstat -an (POSIX-only build)", .run = via_netstat, .reps = 12 },
 	};
 	int port;
 
@@ -292,9 +332,9 @@ int main(void)
 		measure(&m[i], port);
 		print_row(&m[i]);
 	}
-	if (m[0].last >= 0 && m[2].last >= 0)
-		printf("TIME_WAIT on port %d: census %d, /proc %d (expected %d)\n", port,
-		       m[0].last, m[2].last, TW_ON_P);
+	if (m[0].last >= 0 && m[2].last >= 0 && m[3].last >= 0)
+		printf("TIME_WAIT on port %d: census %d, /proc %d, netstat %d (expected %d)\n",
+		       port, m[0].last, m[2].last, m[3].last, TW_ON_P);
 	if (pc_now_ns() - g_filled_ns > TW_LIFETIME_NS)
 		puts("warning: the TIME_WAIT sockets may have started to expire during the run");
 	if (m[0].last >= 0 && m[0].n && median_ms(&m[0]) > 0) {
@@ -302,6 +342,9 @@ int main(void)
 			printf("ratio ss/census   %.1fx (medians)\n", median_ms(&m[1]) / median_ms(&m[0]));
 		if (m[2].last >= 0)
 			printf("ratio proc/census %.1fx (medians)\n", median_ms(&m[2]) / median_ms(&m[0]));
+		if (m[3].last >= 0)
+			printf("ratio netstat/census %.1fx (medians)\n",
+			       median_ms(&m[3]) / median_ms(&m[0]));
 	}
 	return 0;
 }

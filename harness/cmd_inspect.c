@@ -415,7 +415,8 @@ static void print_census(const struct inspect *in)
 	printf("sockets on port %d (any local address, IPv4 and IPv6; %s):\n", in->port,
 	       pc_sockstate_backend());
 	if (in->census_err == -ENOSYS || in->census_err == -EPROTONOSUPPORT) {
-		puts("  socket census not available on this platform");
+		printf("  socket census not available here (%s: not on this platform, or its "
+		       "tools are not installed)\n", pc_sockstate_backend());
 		return;
 	}
 	if (in->census_err) {
@@ -438,7 +439,7 @@ static void print_holders(const struct inspect *in)
 {
 	puts("\nlisteners on the port:");
 	if (in->census_err == -ENOSYS || in->census_err == -EPROTONOSUPPORT) {
-		puts("  not available on this platform");
+		puts("  not available here (no socket census)");
 		return;
 	}
 	for (int i = 0; i < stored_holders(in); i++) {
