@@ -53,6 +53,17 @@ void pc_cmd_report_step_summary(const char *dir);
 /* 0 when the run passed, else PC_EXIT_FAILED. */
 int pc_cmd_report_verdict_code(const struct pc_run *run);
 
+/* The options `report` and `merge` share: --out, --format, --charts,
+ * --help. Set by pc_cmd_report_opts, which leaves optind at the first
+ * operand and returns 0, -1 after printing usage for --help, or
+ * PC_EXIT_USAGE (said on stderr, naming cmd). */
+struct pc_report_opts {
+	const char *out, *format;
+	enum pc_chart_mode charts;
+};
+int pc_cmd_report_opts(const char *cmd, const char *usage, int argc, char **argv,
+		       struct pc_report_opts *o);
+
 /* cmd_merge.c: `portchurn merge`. */
 int pc_cmd_merge_main(int argc, char **argv);
 extern const char pc_cmd_merge_usage[];

@@ -226,48 +226,23 @@ int pc_cmd_merge_docs(json_t *const *docs, const char *const *names, int n, json
 /* ---- the command ---- */
 
 struct merge_args {
-	const char *out, *format;
-	enum pc_chart_mode charts;
+	struct pc_report_opts o;
 	char **inputs;
 	int ninputs;
 };
 
 static int parse_args(int argc, char **argv, struct merge_args *a)
 {
-	static const struct option longs[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "charts", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int opt;
+	int rc = pc_cmd_report_opts("merge", pc_cmd_merge_usage, argc, argv, &a->o);
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "o:f:h", longs, NULL)) != -1) {
-		switch (opt) {
-		case 'o': a->out = optarg; break;
-		case 'f': a->format = optarg; break;
-		case 'h': fputs(pc_cmd_merge_usage, stdout); return -1;
-		case 'C':
-			if (pc_chart_mode_parse(optarg, &a->charts) < 0)
-				return pc_cli_usage_error("merge: --charts takes render, scripts or "
-							  "off, not '%s'", optarg);
-			break;
-		default:
-			return pc_cli_usage_error("merge: unknown or incomplete option '%s'",
-						  argv[optind - 1]);
-		}
-	}
+	if (rc)
+		return rc;
 	a->inputs = argv + optind;
 	a->ninputs = argc - optind;
 	if (!a->ninputs || a->ninputs > MAX_INPUTS)
 		return pc_cli_usage_error("merge: give 1 to 1024 results (files or directories)%s", "");
-	if (!a->out)
+	if (!a->o.out)
 		return pc_cli_usage_error("merge: needs --out DIR%s", "");
-	if (a->format && !pc_report_writer_find(a->format))
-		return pc_cli_usage_error("merge: --format takes json, junit, csv, md or tap, "
-					  "not '%s'", a->format);
 	return 0;
 }
 
@@ -296,7 +271,7 @@ static int write_merged(const struct merge_args *a, json_t *merged)
 {
 	char err[1024], line[PATH_MAX * 2 + 300];
 	struct pc_run *run = NULL;
-	FILE *msg = a->format ? stderr : stdout;
+	FILE *msg = a->o.format ? stderr : stdout;
 	int code;
 
 	if (pc_results_to_run(merged, &run, err, sizeof(err)) < 0) {
@@ -304,19 +279,19 @@ static int write_merged(const struct merge_args *a, json_t *merged)
 		return PC_EXIT_USAGE;
 	}
 	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): parse_args refused no --out */
-	if (mkdir(a->out, 0777) < 0 && errno != EEXIST) {
-		fprintf(stderr, "portchurn: merge: cannot create %s: %s\n", a->out, strerror(errno));
+	if (mkdir(a->o.out, 0777) < 0 && errno != EEXIST) {
+		fprintf(stderr, "portchurn: merge: cannot create %s: %s\n", a->o.out, strerror(errno));
 		pc_run_free(run);
 		return PC_EXIT_ENV;
 	}
-	code = pc_cmd_report_write(merged, run, a->out, true, a->charts, line, sizeof(line));
+	code = pc_cmd_report_write(merged, run, a->o.out, true, a->o.charts, line, sizeof(line));
 	if (!code) {
 		pc_report_console(run, msg);
-		fprintf(msg, "%s%sreports: %s/\n", line, line[0] ? "\n" : "", a->out);
-		pc_cmd_report_step_summary(a->out);
+		fprintf(msg, "%s%sreports: %s/\n", line, line[0] ? "\n" : "", a->o.out);
+		pc_cmd_report_step_summary(a->o.out);
 	}
-	if (!code && a->format)
-		code = pc_cmd_report_print(run, a->format);
+	if (!code && a->o.format)
+		code = pc_cmd_report_print(run, a->o.format);
 	if (!code)
 		code = pc_cmd_report_verdict_code(run);
 	pc_run_free(run);
@@ -325,7 +300,7 @@ static int write_merged(const struct merge_args *a, json_t *merged)
 
 int pc_cmd_merge_main(int argc, char **argv)
 {
-	struct merge_args a = { .charts = PC_CHARTS_RENDER };
+	struct merge_args a = { .o.charts = PC_CHARTS_RENDER };
 	char err[2048];
 	json_t **docs, *merged = NULL;
 	int code = parse_args(argc, argv, &a);

@@ -210,12 +210,8 @@ int pc_cmd_report_verdict_code(const struct pc_run *run)
 
 /* ---- the command ---- */
 
-struct report_args {
-	const char *in, *out, *format;
-	enum pc_chart_mode charts;
-};
-
-static int parse_args(int argc, char **argv, struct report_args *a)
+int pc_cmd_report_opts(const char *cmd, const char *usage, int argc, char **argv,
+		       struct pc_report_opts *o)
 {
 	static const struct option longs[] = {
 		{ "out", required_argument, NULL, 'o' },
@@ -224,30 +220,48 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	char what[128];
 	int opt;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "o:f:h", longs, NULL)) != -1) {
 		switch (opt) {
-		case 'o': a->out = optarg; break;
-		case 'f': a->format = optarg; break;
-		case 'h': fputs(pc_cmd_report_usage, stdout); return -1;
+		case 'o': o->out = optarg; break;
+		case 'f': o->format = optarg; break;
+		case 'h': fputs(usage, stdout); return -1;
 		case 'C':
-			if (pc_chart_mode_parse(optarg, &a->charts) < 0)
-				return pc_cli_usage_error("report: --charts takes render, scripts or "
-							  "off, not '%s'", optarg);
-			break;
+			if (pc_chart_mode_parse(optarg, &o->charts) == 0)
+				break;
+			snprintf(what, sizeof(what), "%s: --charts takes render, scripts or off, "
+				 "not '%%s'", cmd);
+			return pc_cli_usage_error(what, optarg);
 		default:
-			return pc_cli_usage_error("report: unknown or incomplete option '%s'",
-						  argv[optind - 1]);
+			snprintf(what, sizeof(what), "%s: unknown or incomplete option '%%s'", cmd);
+			return pc_cli_usage_error(what, argv[optind - 1]);
 		}
 	}
+	if (o->format && !pc_report_writer_find(o->format)) {
+		snprintf(what, sizeof(what), "%s: --format takes json, junit, csv, md or tap, "
+			 "not '%%s'", cmd);
+		return pc_cli_usage_error(what, o->format);
+	}
+	return 0;
+}
+
+struct report_args {
+	const char *in;
+	struct pc_report_opts o;
+};
+
+static int parse_args(int argc, char **argv, struct report_args *a)
+{
+	int rc = pc_cmd_report_opts("report", pc_cmd_report_usage, argc, argv, &a->o);
+
+	if (rc)
+		return rc;
 	if (optind != argc - 1)
 		return pc_cli_usage_error("report: needs one results.json or directory%s", "");
 	a->in = argv[optind];
-	if (a->format && !pc_report_writer_find(a->format))
-		return pc_cli_usage_error("report: --format takes json, junit, csv, md or tap, "
-					  "not '%s'", a->format);
 	return 0;
 }
 
@@ -265,15 +279,15 @@ static int out_dir(const struct report_args *a, char *dir, size_t len, bool *sam
 	else
 		snprintf(dir, len, ".");
 	*same = true;
-	if (!a->out)
+	if (!a->o.out)
 		return 0;
 	*same = false;
-	if (stat(a->out, &st) == 0 && stat(dir, &st) == 0) {
+	if (stat(a->o.out, &st) == 0 && stat(dir, &st) == 0) {
 		struct stat o;
 
-		*same = stat(a->out, &o) == 0 && o.st_dev == st.st_dev && o.st_ino == st.st_ino;
+		*same = stat(a->o.out, &o) == 0 && o.st_dev == st.st_dev && o.st_ino == st.st_ino;
 	}
-	snprintf(dir, len, "%s", a->out);
+	snprintf(dir, len, "%s", a->o.out);
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
 		fprintf(stderr, "portchurn: cannot create %s: %s\n", dir, strerror(errno));
 		return PC_EXIT_ENV;
@@ -283,7 +297,7 @@ static int out_dir(const struct report_args *a, char *dir, size_t len, bool *sam
 
 int pc_cmd_report_main(int argc, char **argv)
 {
-	struct report_args a = { .charts = PC_CHARTS_RENDER };
+	struct report_args a = { .o.charts = PC_CHARTS_RENDER };
 	char dir[PATH_MAX], err[PATH_MAX + 512], line[PATH_MAX * 2 + 300];
 	struct pc_run *run = NULL;
 	json_t *doc = NULL;
@@ -298,11 +312,11 @@ int pc_cmd_report_main(int argc, char **argv)
 	}
 	code = out_dir(&a, dir, sizeof(dir), &same);
 	if (!code)
-		code = pc_cmd_report_write(doc, run, dir, !same, a.charts, line, sizeof(line));
-	if (!code && a.format)
-		code = pc_cmd_report_print(run, a.format);
+		code = pc_cmd_report_write(doc, run, dir, !same, a.o.charts, line, sizeof(line));
+	if (!code && a.o.format)
+		code = pc_cmd_report_print(run, a.o.format);
 	if (!code)
-		fprintf(a.format ? stderr : stdout, "%s%sreports: %s/\n", line, line[0] ? "\n" : "",
+		fprintf(a.o.format ? stderr : stdout, "%s%sreports: %s/\n", line, line[0] ? "\n" : "",
 			dir);
 	if (!code)
 		code = pc_cmd_report_verdict_code(run);
