@@ -196,7 +196,7 @@ extern char **environ;
 
 /* The environment for a generation: the harness's, plus our run_env entry,
  * LISTEN_FDS and a LISTEN_PID whose digits the child fills in (it learns
- * its pid only after fork). Built before fork(), freed after. */
+ * its pid only once it runs). Built before the spawn, freed after. */
 static char **build_env(const struct pc_sup *s, const struct pc_gen_spec *spec,
 			char *pid_entry, size_t len,
 			char probe_env[3][PATH_MAX + 32])
@@ -286,14 +286,29 @@ void pc_sup_read_output(struct pc_gen *g)
 	}
 }
 
-/* In the child after fork(): only async-signal-safe calls (the harness may
- * have threads). Standard fds first: log_fd may sit on 3, 4 or 5. */
-static void spawn_child(const struct pc_sup *s, const struct pc_gen_spec *spec, int ready_w,
-			int probe_w, char *const argv[], char **env, char *pid_entry,
-			int devnull)
+struct spawn_args {
+	const struct pc_sup *s;
+	const struct pc_gen_spec *spec;
+	int ready_w, probe_w, devnull;
+	char **argv, **env, *pid_entry;
+};
+
+/* In the child (pc_sys_spawn): only async-signal-safe calls, nothing
+ * written outside its own stack but the LISTEN_PID digits (the harness may
+ * have threads, and on Linux the child shares its memory). Standard fds
+ * first: log_fd may sit on 3, 4 or 5. SIGPIPE, which portchurn ignores for
+ * its own writes, goes back to the default a server started from a shell
+ * has. */
+static void spawn_child(void *p)
 {
+	const struct spawn_args *a = p;
+	const struct pc_sup *s = a->s;
+	const struct pc_gen_spec *spec = a->spec;
+	int ready_w = a->ready_w, probe_w = a->probe_w, devnull = a->devnull;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t none;
 
+	sigaction(SIGPIPE, &dfl, NULL);
 	setpgid(0, 0);
 	if (pc_sys_child_die_with_parent(s->self) == -ESRCH)
 		_exit(127);
@@ -313,11 +328,11 @@ static void spawn_child(const struct pc_sup *s, const struct pc_gen_spec *spec, 
 	dup_to(s->lifeline_r, LIFELINE_FD);   /* above 9: nothing to clobber */
 	if (spec->listen_fd > 0) {
 		dup_to(spec->listen_fd, LISTEN_FD);
-		put_pid(pid_entry);
+		put_pid(a->pid_entry);
 	}
 	if (probe_w >= 0)
 		dup_to(probe_w, PROBE_FD);
-	execve(argv[0], argv, env);
+	execve(a->argv[0], a->argv, a->env);
 	_exit(127);
 }
 
@@ -363,10 +378,9 @@ int pc_sup_spawn(struct pc_sup *s, const struct pc_gen_spec *spec, struct pc_gen
 	if (rc)
 		goto out;
 	g->spawn_ns = pc_now_ns();
-	pid = fork();
-	if (pid == 0)
-		spawn_child(s, spec, fds[1], probe_fds[1], argv, env, pid_entry, devnull);
-	rc = pid < 0 ? -errno : 0;
+	pid = pc_sys_spawn(spawn_child, &(struct spawn_args){ s, spec, fds[1], probe_fds[1], devnull,
+							      argv, env, pid_entry });
+	rc = pid < 0 ? (int)pid : 0;
 	close(fds[1]);
 	if (rc) {
 		close(fds[0]);

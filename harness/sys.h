@@ -17,6 +17,19 @@ const char *pc_sys_os_word(void);
  * died before the call. -ENOSYS where there is no such mechanism. */
 int pc_sys_child_die_with_parent(pid_t parent);
 
+/* Start a child that runs fn(arg), which must end in execve() or _exit()
+ * and call only async-signal-safe functions. The child starts with every
+ * signal blocked and sets the mask it wants itself; the caller's mask is
+ * back as it was when this returns. On Linux the child shares the caller's
+ * memory and the calling thread waits until the child has exec'd or exited
+ * (clone with CLONE_VM | CLONE_VFORK, as posix_spawn does), so no page
+ * tables are copied inside the restart window that fork() would pay for;
+ * there, fn must not write to memory another thread uses, and the child's
+ * caught signals are back at their defaults before fn runs. Elsewhere,
+ * and in ASan/TSan builds (their runtimes are not safe in such a child),
+ * fork(). Returns the child's pid or -errno. */
+pid_t pc_sys_spawn(void (*fn)(void *arg), void *arg);
+
 /* Make orphaned descendants (a fixture's leaked child) children of the
  * harness, so it can reap them and knows they are its own. */
 int pc_sys_become_subreaper(void);

@@ -7,9 +7,11 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +38,67 @@
 const char *pc_sys_os_word(void)
 {
 	return "linux";
+}
+
+#define SPAWN_STACK (64 * 1024)   /* the child's, until it execs */
+
+/* Sanitizer runtimes are not safe in a child that shares their memory (one
+ * took its thread-registry lock there and LSan hung at exit): fork() in
+ * those builds. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SPAWN_SHARED_VM 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SPAWN_SHARED_VM 0
+#endif
+#endif
+#ifndef SPAWN_SHARED_VM
+#define SPAWN_SHARED_VM 1
+#endif
+
+struct spawn_call {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+/* The child, in the caller's memory: a handler of the caller's must not run
+ * here (it would write the caller's state), so every caught signal goes
+ * back to its default while all are still blocked. */
+static int spawn_trampoline(void *p)
+{
+	const struct spawn_call *call = p;
+	struct sigaction sa, dfl = { .sa_handler = SIG_DFL };
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+		    sa.sa_handler != SIG_IGN)
+			sigaction(sig, &dfl, NULL);
+	call->fn(call->arg);
+	_exit(127);
+}
+
+pid_t pc_sys_spawn(void (*fn)(void *arg), void *arg)
+{
+	/* The calling thread sleeps until the child execs, so its stack can
+	 * lend the child one (16-byte aligned top, growing down). */
+	_Alignas(16) char stack[SPAWN_STACK];
+	struct spawn_call call = { fn, arg };
+	sigset_t all, old;
+	pid_t pid;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (SPAWN_SHARED_VM) {
+		pid = clone(spawn_trampoline, stack + sizeof(stack),
+			    CLONE_VM | CLONE_VFORK | SIGCHLD, &call);
+	} else if ((pid = fork()) == 0) {
+		fn(arg);
+		_exit(127);
+	}
+	err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return pid < 0 ? -err : pid;
 }
 
 int pc_sys_child_die_with_parent(pid_t parent)

@@ -5,7 +5,9 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 
 const char *pc_sys_os_word(void)
 {
@@ -18,6 +20,24 @@ const char *pc_sys_os_word(void)
 #else
 	return "posix";
 #endif
+}
+
+pid_t pc_sys_spawn(void (*fn)(void *arg), void *arg)
+{
+	sigset_t all, old;
+	pid_t pid;
+	int err;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		fn(arg);
+		_exit(127);
+	}
+	err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return pid < 0 ? -err : pid;
 }
 
 int pc_sys_child_die_with_parent(pid_t parent)

@@ -4,8 +4,11 @@
 #define _DEFAULT_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -146,4 +149,41 @@ Test(supervisor, missing_fixture_is_refused)
 	struct pc_sup *s = NULL;
 
 	cr_assert(pc_sup_new("/nonexistent/pc-fixture", -1, &s) == -ENOENT);
+}
+
+/* A generation starts as a server started from a shell would: nothing
+ * blocked, SIGPIPE at its default (portchurn ignores it for itself), in a
+ * process group of its own. Told by the command's own /proc/self/status. */
+Test(supervisor, command_starts_with_a_shells_signal_state)
+{
+	struct pc_gen_spec spec = {
+		.addr = "127.0.0.1", .port = 0,
+		.command = "grep -E '^(SigBlk|SigIgn):' /proc/self/status",
+	};
+	unsigned long long blk = ~0ULL, ign = ~0ULL;
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, old;
+	sigset_t usr2, was;
+	const char *p;
+	struct pc_gen g;
+
+	if (access("/proc/self/status", R_OK))
+		cr_skip_test("no /proc/self/status here");
+	sigaction(SIGPIPE, &ignore, &old);
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &usr2, &was);
+	cr_assert(pc_sup_spawn(sup, &spec, &g) == 0, "spawn");
+	sigprocmask(SIG_SETMASK, &was, NULL);
+	sigaction(SIGPIPE, &old, NULL);
+	cr_assert(pc_sup_wait_exit(&g, 10000) == 0 && g.exit_code == 0, "exit %d", g.exit_code);
+	for (int i = 0; i < 1000 && g.out_fd >= 0; i++) {
+		pc_sup_read_output(&g);
+		poll(NULL, 0, 1);
+	}
+	cr_assert((p = strstr(g.output, "SigBlk:")) && sscanf(p, "SigBlk: %llx", &blk) == 1,
+		  "output: %s", g.output);
+	cr_assert((p = strstr(g.output, "SigIgn:")) && sscanf(p, "SigIgn: %llx", &ign) == 1,
+		  "output: %s", g.output);
+	cr_assert_eq(blk, 0, "signals blocked in the generation: %llx", blk);
+	cr_assert_eq(ign & (1ULL << (SIGPIPE - 1)), 0, "SIGPIPE ignored in the generation");
 }
