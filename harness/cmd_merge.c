@@ -8,7 +8,13 @@
  * in the order given (shard 1's, then shard 2's ...). It recomputes what
  * spans the inputs: cases_planned and duration_ns (sums), interrupted (any),
  * started_utc (the earliest), verdict; where inputs differ in netns mode or
- * kernel, the merged value lists each distinct one, " / " between. */
+ * kernel, the merged value lists each distinct one, " / " between.
+ *
+ * Shards say which they are (results.json "shard": K of N, and the cases
+ * of all N). Inputs must then all be shards of one split, each once; a
+ * shard not given is listed in missing_shards, its cases count as planned
+ * and not run, and the verdict is fail: a CI job that lost a shard must
+ * not pass on the others. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -33,8 +39,11 @@ const char pc_cmd_merge_usage[] =
 "Joins the results of shards (`portchurn run --shard K/N`) into one results\n"
 "directory: results.json, the other reports, charts and report.html, as if\n"
 "one run had run every case. RESULTS is a results.json or a directory holding\n"
-"one. Refuses results of different scenarios or platforms, and a case found\n"
-"in two inputs. Cases keep the order of the inputs.\n"
+"one. Refuses results of different scenarios or platforms, shards of\n"
+"different splits or mixed with a run that was not one, and a shard or a\n"
+"case found in two inputs. Cases keep the order of the inputs. A shard not\n"
+"given is named (missing_shards): its cases count as not run, and the\n"
+"verdict is fail.\n"
 "\n"
 "options:\n"
 "  -o, --out DIR            where the merged reports go (required)\n"
@@ -108,6 +117,64 @@ static int check_cases(json_t *const *docs, const char *const *names, int n, cha
 	return rc;
 }
 
+static int shard_int(const json_t *doc, const char *key)
+{
+	return (int)json_integer_value(json_object_get(json_object_get(doc, "shard"), key));
+}
+
+/* All shards of one split, each given once, or none a shard. */
+static int check_shards(json_t *const *docs, const char *const *names, int n, char *err,
+			size_t errlen)
+{
+	bool sharded = json_is_object(json_object_get(docs[0], "shard"));
+	int total = shard_int(docs[0], "total");
+
+	for (int i = 0; i < n; i++) {
+		int k = shard_int(docs[i], "index");
+
+		if (json_is_object(json_object_get(docs[i], "shard")) != sharded) {
+			snprintf(err, errlen, "cannot merge a shard with a run that was not one: "
+				 "%s and %s", names[sharded ? i : 0], names[sharded ? 0 : i]);
+			return -EINVAL;
+		}
+		if (sharded && shard_int(docs[i], "total") != total) {
+			snprintf(err, errlen, "cannot merge shards of different splits: %s is shard "
+				 "%d/%d, %s is shard %d/%d", names[0], shard_int(docs[0], "index"),
+				 total, names[i], k, shard_int(docs[i], "total"));
+			return -EINVAL;
+		}
+		for (int j = 0; sharded && j < i; j++)
+			if (shard_int(docs[j], "index") == k) {
+				snprintf(err, errlen, "shard %d/%d is given twice: %s and %s", k, total,
+					 names[j], names[i]);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+/* The shards of the split that no input is (an empty array when all are
+ * there); NULL when the inputs are not shards. */
+static json_t *missing_shards(json_t *const *docs, int n)
+{
+	int total = shard_int(docs[0], "total");
+	json_t *missing;
+
+	if (!json_is_object(json_object_get(docs[0], "shard")) || !(missing = json_array()))
+		return NULL;
+	for (int k = 1; k <= total; k++) {
+		bool given = false;
+
+		for (int i = 0; i < n && !given; i++)
+			given = shard_int(docs[i], "index") == k;
+		if (!given && json_array_append_new(missing, json_integer(k))) {
+			json_decref(missing);
+			return NULL;
+		}
+	}
+	return missing;
+}
+
 /* "a / b" of the distinct values of a string field across inputs. */
 static json_t *distinct(json_t *const *docs, int n, const char *obj, const char *key)
 {
@@ -150,6 +217,7 @@ static int set_totals(json_t *merged, json_t *const *docs, int n, const json_t *
 	json_int_t planned = 0, dur = 0;
 	bool interrupted = false;
 	const char *first = str_at(docs[0], NULL, "started_utc");
+	json_t *missing = missing_shards(docs, n);
 	int bad = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -161,8 +229,14 @@ static int set_totals(json_t *merged, json_t *const *docs, int n, const json_t *
 		if (*s && strcmp(s, first) < 0)   /* ISO 8601 UTC sorts as text */
 			first = s;
 	}
+	if (missing && planned < shard_int(docs[0], "cases"))
+		planned = shard_int(docs[0], "cases");
 	if (planned < (json_int_t)json_array_size(cases))
 		planned = (json_int_t)json_array_size(cases);
+	json_object_del(merged, "shard");   /* the merge is none */
+	if (missing && json_array_size(missing))
+		bad |= json_object_set(merged, "missing_shards", missing);
+	json_decref(missing);
 	bad |= json_object_set_new(merged, "started_utc", json_string(first));
 	bad |= json_object_set_new(merged, "duration_ns", json_integer(dur));
 	bad |= json_object_set_new(merged, "interrupted", json_boolean(interrupted));
@@ -213,6 +287,8 @@ int pc_cmd_merge_docs(json_t *const *docs, const char *const *names, int n, json
 	}
 	for (int i = 1; i < n && !rc; i++)
 		rc = check_same(docs, names, i, err, errlen);
+	if (!rc)
+		rc = check_shards(docs, names, n, err, errlen);
 	if (!rc)
 		rc = check_cases(docs, names, n, err, errlen);
 	if (!rc) {
@@ -298,6 +374,22 @@ static int write_merged(const struct merge_args *a, json_t *merged)
 	return code;
 }
 
+/* One line on stderr naming the shards that were not given. */
+static void warn_missing(const json_t *merged, int total)
+{
+	const json_t *missing = json_object_get(merged, "missing_shards");
+	size_t i;
+
+	if (!json_array_size(missing))
+		return;
+	fprintf(stderr, "portchurn: merge: shard");
+	for (i = 0; i < json_array_size(missing); i++)
+		fprintf(stderr, "%s %lld", i ? "," : "",
+			(long long)json_integer_value(json_array_get(missing, i)));
+	fprintf(stderr, " of %d not given: %s cases count as not run and the verdict is fail\n",
+		total, i > 1 ? "their" : "its");
+}
+
 int pc_cmd_merge_main(int argc, char **argv)
 {
 	struct merge_args a = { .o.charts = PC_CHARTS_RENDER };
@@ -317,6 +409,8 @@ int pc_cmd_merge_main(int argc, char **argv)
 		fprintf(stderr, "portchurn: merge: %s\n", err);
 		code = PC_EXIT_USAGE;
 	}
+	if (!code)
+		warn_missing(merged, shard_int(docs[0], "total"));
 	if (!code)
 		code = write_merged(&a, merged);
 	json_decref(merged);

@@ -296,6 +296,9 @@ static int select_cases(struct pc_scenario *s, const struct cli *c)
 			return n;
 		fprintf(stderr, "portchurn: %s: shard %d/%d: %d of %d cases\n", s->name,
 			c->shard.index, c->shard.total, n, matched);
+		s->shard_index = c->shard.index;
+		s->shard_total = c->shard.total;
+		s->shard_cases = matched;
 	}
 	return matched;
 }

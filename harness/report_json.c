@@ -15,6 +15,8 @@
  *   verdict        "pass" when every planned case ran and passed and the run
  *                  was not interrupted, else "fail"
  *   cases_planned  cases in the scenario (cases[] holds the ones that ran)
+ *   shard          only with --shard K/N: {index K, total N, cases (of the
+ *                  list all N shards share)}
  *   cases[]        one per case that ran:
  *     name, old, new (canonical option sets), signal ("KILL", "TERM", "INT"),
  *     close_first ("server" | "client"), opts_at ("before-bind", ...),
@@ -422,6 +424,10 @@ static json_t *run_json(const struct pc_run *run)
 	bad |= json_object_set_new(o, "verdict",
 				   json_string(pc_report_run_passed(run) ? "pass" : "fail"));
 	bad |= json_object_set_new(o, "cases_planned", json_integer(t.planned));
+	if (run->scenario && run->scenario->shard_total)
+		bad |= json_object_set_new(o, "shard", json_pack("{s:i,s:i,s:i}",
+			"index", run->scenario->shard_index, "total", run->scenario->shard_total,
+			"cases", run->scenario->shard_cases));
 	return done(o, bad);   /* cases[] are streamed by pc_report_json() */
 }
 

@@ -16,6 +16,7 @@
 #include "errname.h"
 #include "optset.h"
 #include "probe.h"
+#include "shard.h"
 
 #ifndef PATH_MAX
 #define PATH_MAX 4096
@@ -528,6 +529,22 @@ static int check_unique(struct rd *r, const struct pc_scenario *s, int n)
 	return 0;
 }
 
+/* "shard", when the run was one: K of N, and the cases of all N. */
+static void read_shard(struct rd *r, const json_t *doc, struct pc_scenario *s)
+{
+	const json_t *sh = get_obj(r, doc, "shard", false);
+
+	if (!sh)
+		return;
+	snprintf(r->where, sizeof(r->where), "shard");
+	field(r, sh, "total", true);
+	field(r, sh, "index", true);
+	s->shard_total = get_int(r, sh, "total", 1, PC_SHARD_MAX, 1);
+	s->shard_index = get_int(r, sh, "index", 1, s->shard_total, 1);
+	s->shard_cases = get_int(r, sh, "cases", 0, PC_MAX_CASES, 0);
+	r->where[0] = '\0';
+}
+
 static void read_header(struct rd *r, const json_t *doc, struct pc_run *run)
 {
 	const json_t *sc, *pf;
@@ -549,6 +566,7 @@ static void read_header(struct rd *r, const json_t *doc, struct pc_run *run)
 	get_str(r, doc, "netns", run->netns, sizeof(run->netns), false);
 	get_str(r, doc, "started_utc", run->started_utc, sizeof(run->started_utc), false);
 	run->interrupted = get_bool(r, doc, "interrupted");
+	read_shard(r, doc, run->scenario);
 }
 
 /* The run and its scenario, without cases yet. */

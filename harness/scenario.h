@@ -85,6 +85,9 @@ struct pc_scenario {
 	int nenv;
 	struct pc_case *cases;
 	int ncases;
+	/* --shard K/N took cases[] out of shard_cases (the list every shard
+	 * shares); shard_total 0: not sharded. */
+	int shard_index, shard_total, shard_cases;
 };
 
 /* Parse a file ("-" is not special). Returns NULL with "FILE:LINE: msg" in err. */

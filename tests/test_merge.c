@@ -277,7 +277,7 @@ Test(merge, refuses_duplicates_and_other_scenarios, .timeout = 120)
 	run_ok(&t, a);
 	run_ok(&t, other);
 	cr_assert_eq(e2e_run(&t, dup, TIMEOUT_MS), 2, "a shard given twice: exit %d", t.status);
-	cr_assert(strstr(e2e_read(&t, "stderr"), "is in both"), "stderr: %s",
+	cr_assert(strstr(e2e_read(&t, "stderr"), "shard 1/2 is given twice"), "stderr: %s",
 		  e2e_read(&t, "stderr"));
 	cr_assert_eq(e2e_run(&t, mixed, TIMEOUT_MS), 2, "mixed scenarios: exit %d", t.status);
 	cr_assert(strstr(e2e_read(&t, "stderr"), "different scenarios") &&
@@ -285,6 +285,44 @@ Test(merge, refuses_duplicates_and_other_scenarios, .timeout = 120)
 		  strstr(e2e_read(&t, "stderr"), "'other'"), "stderr: %s", e2e_read(&t, "stderr"));
 	cr_assert_neq(access(strcat(strcpy((char[256]){ 0 }, t.dir), "/m/results.json"), F_OK), 0,
 		      "a refused merge writes nothing");
+}
+
+/* A shard not given: merged anyway (nothing lost), but its cases count as
+ * not run, it is named, and the verdict is fail. A shard and an unsharded
+ * run of the same scenario do not merge. */
+Test(merge, a_missing_shard_fails_the_merge, .timeout = 120)
+{
+	const char *a[] = { "run", "@/s.ini", "--shard", "1/2", "--out", "@/a", "-q", "--charts",
+			    "off", NULL };
+	const char *full[] = { "run", "@/s.ini", "--out", "@/full", "-q", "--charts", "off", NULL };
+	const char *alone[] = { "merge", "@/a", "--out", "@/m", "--charts", "off", NULL };
+	const char *mixed[] = { "merge", "@/a", "@/full", "--out", "@/m2", NULL };
+	struct e2e t;
+	json_t *r, *missing;
+
+	e2e_init(&t);
+	e2e_write(&t, "s.ini", seven_ini);
+	run_ok(&t, a);
+	r = e2e_json(&t, "a/results.json");
+	cr_assert(e2e_int(r, "shard.index") == 1 && e2e_int(r, "shard.total") == 2 &&
+		  e2e_int(r, "shard.cases") == 7, "a shard says which it is");
+	json_decref(r);
+	cr_assert_eq(e2e_run(&t, alone, TIMEOUT_MS), 1, "shard 2/2 missing: exit %d: %s", t.status,
+		     e2e_read(&t, "stderr"));
+	cr_assert(strstr(e2e_read(&t, "stderr"), "shard 2 of 2 not given"), "stderr: %s",
+		  e2e_read(&t, "stderr"));
+	r = e2e_json(&t, "m/results.json");
+	missing = json_object_get(r, "missing_shards");
+	cr_assert(json_array_size(missing) == 1 && json_integer_value(json_array_get(missing, 0)) == 2,
+		  "missing_shards should be [2]");
+	cr_assert_eq(e2e_int(r, "cases_planned"), 7);
+	cr_assert_str_eq(json_string_value(json_object_get(r, "verdict")), "fail");
+	cr_assert_null(json_object_get(r, "shard"), "the merge is not a shard");
+	json_decref(r);
+	run_ok(&t, full);
+	cr_assert_eq(e2e_run(&t, mixed, TIMEOUT_MS), 2, "shard + unsharded: exit %d", t.status);
+	cr_assert(strstr(e2e_read(&t, "stderr"), "a run that was not one"), "stderr: %s",
+		  e2e_read(&t, "stderr"));
 }
 
 /* A field this version does not know survives a merge; a failed case makes
