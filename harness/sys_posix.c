@@ -5,6 +5,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -29,14 +30,14 @@ pid_t pc_sys_spawn(void (*fn)(void *arg), void *arg)
 	int err;
 
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
+	pthread_sigmask(SIG_SETMASK, &all, &old);   /* the harness has threads */
 	pid = fork();
 	if (pid == 0) {
 		fn(arg);
 		_exit(127);
 	}
 	err = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return pid < 0 ? -err : pid;
 }
 
