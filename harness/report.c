@@ -108,6 +108,34 @@ void pc_report_fmt_fixed3(int64_t value_ns, int64_t unit_ns, char *buf, size_t l
 		 (unsigned long long)(q / 1000), (unsigned long long)(q % 1000));
 }
 
+void pc_report_xml_put(FILE *out, const char *s, bool keep_newlines)
+{
+	while (*s) {
+		unsigned char c = (unsigned char)*s;
+		size_t n = pc_report_utf8_len(s);
+
+		if (n > 1)
+			fwrite(s, 1, n, out);
+		else if (!n)
+			fputc('?', out);
+		else if (c == '&')
+			fputs("&amp;", out);
+		else if (c == '<')
+			fputs("&lt;", out);
+		else if (c == '>')
+			fputs("&gt;", out);
+		else if (c == '"')
+			fputs("&quot;", out);
+		else if (c == '\'')
+			fputs("&#39;", out);
+		else if (c == '\t' || c == '\n' || c == '\r')
+			fputc(keep_newlines ? c : ' ', out);
+		else if (c >= 0x20 && c != 0x7f)
+			fputc(c, out);
+		s += n ? n : 1;
+	}
+}
+
 size_t pc_report_utf8_len(const char *s)
 {
 	const unsigned char *u = (const unsigned char *)s;

@@ -129,5 +129,9 @@ void pc_report_fmt_fixed3(int64_t value_ns, int64_t unit_ns, char *buf, size_t l
  * starts none (stray continuation, overlong form, surrogate, > U+10FFFF, or
  * U+FFFE/U+FFFF, which XML forbids). s must not point at the NUL. */
 size_t pc_report_utf8_len(const char *s);
+/* s as XML (and HTML) text: & < > " ' as references, invalid UTF-8 as '?',
+ * tab, newline and CR kept (keep_newlines: element text) or made spaces
+ * (attributes, one-line cells), other control characters dropped. */
+void pc_report_xml_put(FILE *out, const char *s, bool keep_newlines);
 
 #endif

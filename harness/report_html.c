@@ -27,30 +27,7 @@
 
 static void h(FILE *out, const char *s)
 {
-	while (*s) {
-		size_t n = pc_report_utf8_len(s);
-		unsigned char c = (unsigned char)*s;
-
-		if (n > 1)
-			fwrite(s, 1, n, out);
-		else if (!n)
-			fputc('?', out);
-		else if (c == '&')
-			fputs("&amp;", out);
-		else if (c == '<')
-			fputs("&lt;", out);
-		else if (c == '>')
-			fputs("&gt;", out);
-		else if (c == '"')
-			fputs("&quot;", out);
-		else if (c == '\'')
-			fputs("&#39;", out);
-		else if (c >= 0x20 && c != 0x7f)
-			fputc(c, out);
-		else if (c == '\n' || c == '\t')
-			fputc(' ', out);
-		s += n ? n : 1;
-	}
+	pc_report_xml_put(out, s, false);
 }
 
 static void ms_cell(FILE *out, const struct pc_stats *s, int64_t v)

@@ -35,33 +35,7 @@
 /* s escaped for an attribute (attr) or for element text. */
 static void xml_put(FILE *out, const char *s, bool attr)
 {
-	while (*s) {
-		unsigned char c = (unsigned char)*s;
-		size_t n = pc_report_utf8_len(s);
-
-		if (!n) {
-			fputc('?', out);
-			s++;
-			continue;
-		}
-		if (n > 1)
-			fwrite(s, 1, n, out);
-		else if (c == '&')
-			fputs("&amp;", out);
-		else if (c == '<')
-			fputs("&lt;", out);
-		else if (c == '>')
-			fputs("&gt;", out);
-		else if (c == '"')
-			fputs("&quot;", out);
-		else if (c == '\'')
-			fputs("&apos;", out);
-		else if (c == '\t' || c == '\n' || c == '\r')
-			fputc(attr ? ' ' : c, out);
-		else if (c >= 0x20 && c != 0x7f)
-			fputc(c, out);
-		s += n;
-	}
+	pc_report_xml_put(out, s, !attr);
 }
 
 static void prop(FILE *out, const char *indent, const char *name, const char *value)
