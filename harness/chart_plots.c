@@ -43,22 +43,17 @@ static const char *const case_colour[10] = {
 
 /* A gnuplot single-quoted string: only ' needs escaping (doubled); control
  * characters and bytes that are not UTF-8 do not belong in a label. */
+static const char *gp_esc(unsigned char c, char buf[8])
+{
+	if (c < 0x20 || c == 0x7f)
+		return "?";
+	return c == '\'' ? "''" : pc_report_esc_same(c, buf);
+}
+
 static void gp_str(FILE *f, const char *s)
 {
 	fputc('\'', f);
-	while (*s) {
-		size_t n = pc_report_utf8_len(s);
-
-		if (n > 1)
-			fwrite(s, 1, n, f);
-		else if (!n || (unsigned char)*s < 0x20 || *s == 0x7f)
-			fputc('?', f);
-		else if (*s == '\'')
-			fputs("''", f);
-		else
-			fputc(*s, f);
-		s += n ? n : 1;
-	}
+	pc_report_put_escaped(f, s, gp_esc);
 	fputc('\'', f);
 }
 

@@ -108,32 +108,66 @@ void pc_report_fmt_fixed3(int64_t value_ns, int64_t unit_ns, char *buf, size_t l
 		 (unsigned long long)(q / 1000), (unsigned long long)(q % 1000));
 }
 
-void pc_report_xml_put(FILE *out, const char *s, bool keep_newlines)
+void pc_report_put_escaped(FILE *out, const char *s, pc_report_esc_fn *esc)
 {
+	char buf[8];
+
 	while (*s) {
-		unsigned char c = (unsigned char)*s;
 		size_t n = pc_report_utf8_len(s);
 
 		if (n > 1)
 			fwrite(s, 1, n, out);
 		else if (!n)
 			fputc('?', out);
-		else if (c == '&')
-			fputs("&amp;", out);
-		else if (c == '<')
-			fputs("&lt;", out);
-		else if (c == '>')
-			fputs("&gt;", out);
-		else if (c == '"')
-			fputs("&quot;", out);
-		else if (c == '\'')
-			fputs("&#39;", out);
-		else if (c == '\t' || c == '\n' || c == '\r')
-			fputc(keep_newlines ? c : ' ', out);
-		else if (c >= 0x20 && c != 0x7f)
-			fputc(c, out);
+		else
+			fputs(esc((unsigned char)*s, buf), out);
 		s += n ? n : 1;
 	}
+}
+
+const char *pc_report_esc_same(unsigned char c, char buf[8])
+{
+	buf[0] = (char)c;
+	buf[1] = '\0';
+	return buf;
+}
+
+const char *pc_report_esc_backslash(unsigned char c, char buf[8])
+{
+	buf[0] = '\\';
+	buf[1] = (char)c;
+	buf[2] = '\0';
+	return buf;
+}
+
+static const char *xml_esc(unsigned char c, char buf[8], bool keep_newlines)
+{
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	case '\'': return "&#39;";
+	case '\t': case '\n': case '\r':
+		return keep_newlines ? pc_report_esc_same(c, buf) : " ";
+	default:
+		return c >= 0x20 && c != 0x7f ? pc_report_esc_same(c, buf) : "";
+	}
+}
+
+static const char *xml_text(unsigned char c, char buf[8])
+{
+	return xml_esc(c, buf, true);
+}
+
+static const char *xml_line(unsigned char c, char buf[8])
+{
+	return xml_esc(c, buf, false);
+}
+
+void pc_report_xml_put(FILE *out, const char *s, bool keep_newlines)
+{
+	pc_report_put_escaped(out, s, keep_newlines ? xml_text : xml_line);
 }
 
 size_t pc_report_utf8_len(const char *s)

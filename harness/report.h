@@ -129,6 +129,16 @@ void pc_report_fmt_fixed3(int64_t value_ns, int64_t unit_ns, char *buf, size_t l
  * starts none (stray continuation, overlong form, surrogate, > U+10FFFF, or
  * U+FFFE/U+FFFF, which XML forbids). s must not point at the NUL. */
 size_t pc_report_utf8_len(const char *s);
+/* What one ASCII byte c (below 0x80) becomes in a format: a string, ""
+ * to drop it; buf (8 bytes) is scratch for the answer. */
+typedef const char *pc_report_esc_fn(unsigned char c, char buf[8]);
+/* s through esc: valid multi-byte UTF-8 as is, bytes that are not UTF-8
+ * as '?', each ASCII byte as esc says. Every text writer of the reports
+ * and charts is this walk with its own esc. */
+void pc_report_put_escaped(FILE *out, const char *s, pc_report_esc_fn *esc);
+/* For esc functions: c itself, or c after a backslash, in buf. */
+const char *pc_report_esc_same(unsigned char c, char buf[8]);
+const char *pc_report_esc_backslash(unsigned char c, char buf[8]);
 /* s as XML (and HTML) text: & < > " ' as references, invalid UTF-8 as '?',
  * tab, newline and CR kept (keep_newlines: element text) or made spaces
  * (attributes, one-line cells), other control characters dropped. */

@@ -30,25 +30,19 @@ static const char header[] =
 	"listen_at_kill,tw_at_bind,fw2_at_bind,listen_at_bind,load_ok,load_refused,"
 	"load_reset,load_timeout,load_other,downtime_ns,diagnosis,error\n";
 
+static const char *csv_esc(unsigned char c, char buf[8])
+{
+	if (c == '"')
+		return "\"\"";
+	if (c == '\n' || c == '\r' || c == '\t')
+		return " ";
+	return c >= 0x20 && c != 0x7f ? pc_report_esc_same(c, buf) : "";
+}
+
 static void csv_text(FILE *out, const char *s)
 {
 	fputc('"', out);
-	while (*s) {
-		unsigned char c = (unsigned char)*s;
-		size_t n = pc_report_utf8_len(s);
-
-		if (n > 1)
-			fwrite(s, 1, n, out);
-		else if (!n)
-			fputc('?', out);
-		else if (c == '"')
-			fputs("\"\"", out);
-		else if (c == '\n' || c == '\r' || c == '\t')
-			fputc(' ', out);
-		else if (c >= 0x20 && c != 0x7f)
-			fputc(c, out);
-		s += n ? n : 1;
-	}
+	pc_report_put_escaped(out, s, csv_esc);
 	fputc('"', out);
 }
 

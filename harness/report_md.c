@@ -28,22 +28,19 @@
 
 #include "clock.h"
 
+static const char *md_esc(unsigned char c, char buf[8])
+{
+	if (c == '\n' || c == '\r' || c == '\t')
+		return " ";
+	if (c < 0x20 || c == 0x7f)
+		return "";
+	return strchr("\\`*_[]<>&|", c) ? pc_report_esc_backslash(c, buf)
+					   : pc_report_esc_same(c, buf);
+}
+
 static void md_put(FILE *out, const char *s)
 {
-	while (*s) {
-		unsigned char c = (unsigned char)*s;
-		size_t n = pc_report_utf8_len(s);
-
-		if (n > 1)
-			fwrite(s, 1, n, out);
-		else if (!n)
-			fputc('?', out);
-		else if (c == '\n' || c == '\r' || c == '\t')
-			fputc(' ', out);
-		else if (c >= 0x20 && c != 0x7f)
-			fprintf(out, "%s%c", strchr("\\`*_[]<>&|", c) ? "\\" : "", c);
-		s += n ? n : 1;
-	}
+	pc_report_put_escaped(out, s, md_esc);
 }
 
 static void md_ms(FILE *out, const struct pc_stats *s, int64_t v)

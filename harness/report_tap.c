@@ -40,48 +40,38 @@
 #include "errname.h"
 
 /* A test point description: one line, '#' and '\' escaped. */
+static const char *desc_esc(unsigned char c, char buf[8])
+{
+	if (c == '#' || c == '\\')
+		return pc_report_esc_backslash(c, buf);
+	return c < 0x20 || c == 0x7f ? " " : pc_report_esc_same(c, buf);
+}
+
 static void tap_desc(FILE *out, const char *s)
 {
-	while (*s) {
-		size_t n = pc_report_utf8_len(s);
-		unsigned char c = (unsigned char)*s;
-
-		if (n > 1)
-			fwrite(s, 1, n, out);
-		else if (!n)
-			fputc('?', out);
-		else if (c == '#' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else
-			fputc(c < 0x20 || c == 0x7f ? ' ' : c, out);
-		s += n ? n : 1;
-	}
+	pc_report_put_escaped(out, s, desc_esc);
 }
 
 /* A YAML double-quoted scalar. */
+static const char *yaml_esc(unsigned char c, char buf[8])
+{
+	if (c == '"' || c == '\\')
+		return pc_report_esc_backslash(c, buf);
+	if (c == '\n')
+		return "\\n";
+	if (c == '\t')
+		return "\\t";
+	if (c < 0x20 || c == 0x7f) {
+		snprintf(buf, 8, "\\x%02x", c);
+		return buf;
+	}
+	return pc_report_esc_same(c, buf);
+}
+
 static void tap_str(FILE *out, const char *s)
 {
 	fputc('"', out);
-	while (*s) {
-		size_t n = pc_report_utf8_len(s);
-		unsigned char c = (unsigned char)*s;
-
-		if (n > 1)
-			fwrite(s, 1, n, out);
-		else if (!n)
-			fputc('?', out);
-		else if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", out);
-		else if (c == '\t')
-			fputs("\\t", out);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
-		s += n ? n : 1;
-	}
+	pc_report_put_escaped(out, s, yaml_esc);
 	fputc('"', out);
 }
 
