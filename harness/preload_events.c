@@ -52,6 +52,14 @@ const char *pc_preload_call_name(enum pc_preload_call call)
 	return (unsigned)call < NCALLS ? call_names[call] : "?";
 }
 
+const char *pc_preload_opt_name(int level, int opt)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (opt_names[i].level == level && opt_names[i].opt == opt)
+			return opt_names[i].name;
+	return NULL;
+}
+
 /* ==== the parser ========================================================== */
 
 /* Decimal in [min, max]: optional '-', 1-19 digits, nothing else. */
@@ -468,11 +476,8 @@ static void out_ms(struct out *o, int64_t ns)
 
 static void out_opt(struct out *o, const struct pc_preload_event *e)
 {
-	const char *name = NULL;
+	const char *name = pc_preload_opt_name(e->level, e->opt);
 
-	for (size_t i = 0; i < NOPTS; i++)
-		if (opt_names[i].level == e->level && opt_names[i].opt == e->opt)
-			name = opt_names[i].name;
 	if (name)
 		out_add(o, "%s", name);
 	else

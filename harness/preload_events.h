@@ -70,6 +70,11 @@ struct pc_preload_event {
  * anything that is not an event line exactly as the protocol writes it. */
 int pc_preload_parse(const char *line, struct pc_preload_event *ev);
 const char *pc_preload_call_name(enum pc_preload_call call);
+/* The name the probe writes and the parser reads for a socket option
+ * ("SO_REUSEADDR", "TCP_NODELAY" ...), or NULL for one without a name
+ * (written as its number). One table, so both sides agree;
+ * async-signal-safe (the probe calls it in its hooks). */
+const char *pc_preload_opt_name(int level, int opt);
 
 /* The events read from the pipe, in arrival order. A line that does not
  * parse is counted, never stored; so are events beyond PC_PRELOAD_LOG_MAX. */
